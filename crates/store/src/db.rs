@@ -1,0 +1,529 @@
+//! The database behind the log: SQLite (embedded default) or PostgreSQL.
+//!
+//! Every query the log needs is here, once per backend where the SQL differs.
+//! The sequencer is the only writer of `log_entries`, `log_tiles` and
+//! `log_state`; it writes a whole batch in one transaction
+//! ([`Store::commit_batch`]) under the database's write lock, and the batch
+//! commits only if the stored tree size is still the one the batch was built
+//! on, so two writers can never fork the tree.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, Row};
+use veche_log::Hash;
+use veche_log::tiles::TilePath;
+
+/// An error from the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Io(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("stored log is inconsistent: {0}")]
+    Corrupt(String),
+    /// Another writer committed to the log since this batch was prepared.
+    #[error("the log grew to size {stored} while a batch for size {expected} was prepared")]
+    Conflict { expected: u64, stored: u64 },
+}
+
+/// Where the data lives.
+#[derive(Clone, Debug)]
+pub enum DatabaseConfig {
+    /// An SQLite database file, created if missing.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL connection URL.
+    Postgres(String),
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The tree as committed: its size and root hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TreeState {
+    pub size: u64,
+    pub root: Hash,
+}
+
+/// A signed checkpoint as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    pub size: u64,
+    pub root: Hash,
+    /// The full C2SP signed note.
+    pub note: String,
+    pub created_ms: u64,
+}
+
+/// What one sequencer batch writes, atomically.
+pub struct Batch<'a> {
+    /// The tree size the batch was built on; the commit fails with
+    /// [`StoreError::Conflict`] if the stored size differs.
+    pub base_size: u64,
+    /// The new entries, in order, taking indices `base_size..`.
+    pub entries: &'a [Vec<u8>],
+    /// Every hash tile the batch changed, with its full new contents.
+    pub tiles: &'a [(TilePath, Vec<u8>)],
+    pub new_root: Hash,
+    /// A checkpoint for the new tree, if one is due.
+    pub checkpoint: Option<&'a StoredCheckpoint>,
+}
+
+/// Handle to the database. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Backend,
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).expect("log sizes fit in i64")
+}
+
+fn to_u64(v: i64) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative value {v}")))
+}
+
+fn to_hash(bytes: &[u8]) -> Result<Hash, StoreError> {
+    let arr: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("hash of {} bytes", bytes.len())))?;
+    Ok(Hash(arr))
+}
+
+/// Rows per multi-row INSERT on SQLite: full chunks reuse one cached statement.
+const SQLITE_INSERT_CHUNK: usize = 256;
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database.
+    pub async fn open(config: &DatabaseConfig) -> Result<Self, StoreError> {
+        match config {
+            DatabaseConfig::Sqlite(path) => Self::open_sqlite(path).await,
+            DatabaseConfig::Postgres(url) => Self::open_postgres(url).await,
+        }
+    }
+
+    /// Opens an SQLite database file with WAL and `synchronous = FULL`, so a
+    /// committed batch survives power loss, not just a process crash.
+    pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("../../migrations/sqlite").run(&pool).await?;
+        Ok(Self {
+            backend: Backend::Sqlite(pool),
+        })
+    }
+
+    /// Connects to PostgreSQL and migrates.
+    pub async fn open_postgres(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("../../migrations/postgres").run(&pool).await?;
+        Ok(Self {
+            backend: Backend::Postgres(pool),
+        })
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite(p) => p.close().await,
+            Backend::Postgres(p) => p.close().await,
+        }
+    }
+
+    pub async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let q = "SELECT value FROM log_meta WHERE key = $1";
+        let row: Option<(String,)> = match &self.backend {
+            Backend::Sqlite(p) => sqlx::query_as(q).bind(key).fetch_optional(p).await?,
+            Backend::Postgres(p) => sqlx::query_as(q).bind(key).fetch_optional(p).await?,
+        };
+        Ok(row.map(|r| r.0))
+    }
+
+    /// Sets `key` to `value` unless it is set already; returns the stored value.
+    pub async fn meta_set_if_absent(&self, key: &str, value: &str) -> Result<String, StoreError> {
+        let q = "INSERT INTO log_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
+        match &self.backend {
+            Backend::Sqlite(p) => {
+                sqlx::query(q).bind(key).bind(value).execute(p).await?;
+            }
+            Backend::Postgres(p) => {
+                sqlx::query(q).bind(key).bind(value).execute(p).await?;
+            }
+        }
+        self.meta(key)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("meta {key} vanished")))
+    }
+
+    pub async fn tree_state(&self) -> Result<TreeState, StoreError> {
+        let q = "SELECT size, root FROM log_state WHERE id = 1";
+        let (size, root): (i64, Vec<u8>) = match &self.backend {
+            Backend::Sqlite(p) => sqlx::query_as(q).fetch_one(p).await?,
+            Backend::Postgres(p) => sqlx::query_as(q).fetch_one(p).await?,
+        };
+        Ok(TreeState {
+            size: to_u64(size)?,
+            root: to_hash(&root)?,
+        })
+    }
+
+    /// A stored hash tile: its full current contents (possibly partial).
+    pub async fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let q = "SELECT data FROM log_tiles WHERE level = $1 AND idx = $2";
+        let row: Option<(Vec<u8>,)> = match &self.backend {
+            Backend::Sqlite(p) => {
+                sqlx::query_as(q)
+                    .bind(i64::from(level))
+                    .bind(to_i64(index))
+                    .fetch_optional(p)
+                    .await?
+            }
+            Backend::Postgres(p) => {
+                sqlx::query_as(q)
+                    .bind(i16::from(level))
+                    .bind(to_i64(index))
+                    .fetch_optional(p)
+                    .await?
+            }
+        };
+        Ok(row.map(|r| r.0))
+    }
+
+    /// The rightmost partial tile of every level of a tree of `size`, cut to
+    /// the width that size implies, as [`veche_log::writer::TileWriter`] wants them.
+    pub async fn partial_tiles(&self, size: u64) -> Result<Vec<(u8, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        let mut level: u8 = 0;
+        while level < 64 && (size >> (8 * u32::from(level))) > 0 {
+            let at_level = size >> (8 * u32::from(level));
+            let width = (at_level % 256) as usize;
+            if width > 0 {
+                let index = at_level / 256;
+                let data = self.tile(level, index).await?.ok_or_else(|| {
+                    StoreError::Corrupt(format!("missing tile level {level} index {index}"))
+                })?;
+                if data.len() < width * 32 {
+                    return Err(StoreError::Corrupt(format!(
+                        "tile level {level} index {index} has {} hashes, tree size {size} needs {width}",
+                        data.len() / 32
+                    )));
+                }
+                out.push((level, data[..width * 32].to_vec()));
+            }
+            level += 1;
+        }
+        Ok(out)
+    }
+
+    /// Entries with indices in `start..end` that exist, in order.
+    pub async fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let q = "SELECT data FROM log_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx";
+        let rows: Vec<(Vec<u8>,)> = match &self.backend {
+            Backend::Sqlite(p) => {
+                sqlx::query_as(q)
+                    .bind(to_i64(start))
+                    .bind(to_i64(end))
+                    .fetch_all(p)
+                    .await?
+            }
+            Backend::Postgres(p) => {
+                sqlx::query_as(q)
+                    .bind(to_i64(start))
+                    .bind(to_i64(end))
+                    .fetch_all(p)
+                    .await?
+            }
+        };
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    pub async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        self.checkpoint_query(
+            "SELECT size, root, note, created_ms FROM log_checkpoints ORDER BY size DESC LIMIT 1",
+            None,
+        )
+        .await
+    }
+
+    pub async fn checkpoint_at(&self, size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
+        self.checkpoint_query(
+            "SELECT size, root, note, created_ms FROM log_checkpoints WHERE size = $1",
+            Some(size),
+        )
+        .await
+    }
+
+    async fn checkpoint_query(
+        &self,
+        q: &'static str,
+        size: Option<u64>,
+    ) -> Result<Option<StoredCheckpoint>, StoreError> {
+        let row: Option<(i64, Vec<u8>, String, i64)> = match &self.backend {
+            Backend::Sqlite(p) => {
+                let mut query = sqlx::query_as(q);
+                if let Some(s) = size {
+                    query = query.bind(to_i64(s));
+                }
+                query.fetch_optional(p).await?
+            }
+            Backend::Postgres(p) => {
+                let mut query = sqlx::query_as(q);
+                if let Some(s) = size {
+                    query = query.bind(to_i64(s));
+                }
+                query.fetch_optional(p).await?
+            }
+        };
+        row.map(|(size, root, note, created_ms)| {
+            Ok(StoredCheckpoint {
+                size: to_u64(size)?,
+                root: to_hash(&root)?,
+                note,
+                created_ms: to_u64(created_ms)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Stores a checkpoint for the tree as it is now; a no-op (returning
+    /// false) if the tree has moved on or a checkpoint of that size exists.
+    pub async fn insert_checkpoint(&self, cp: &StoredCheckpoint) -> Result<bool, StoreError> {
+        let q = "INSERT INTO log_checkpoints (size, root, note, created_ms) \
+                 SELECT $1, $2, $3, $4 FROM log_state WHERE id = 1 AND size = $1 AND root = $2 \
+                 ON CONFLICT (size) DO NOTHING";
+        let done = match &self.backend {
+            Backend::Sqlite(p) => {
+                sqlx::query(q)
+                    .bind(to_i64(cp.size))
+                    .bind(cp.root.0.to_vec())
+                    .bind(&cp.note)
+                    .bind(to_i64(cp.created_ms))
+                    .execute(p)
+                    .await?
+                    .rows_affected()
+            }
+            Backend::Postgres(p) => {
+                sqlx::query(q)
+                    .bind(to_i64(cp.size))
+                    .bind(cp.root.0.to_vec())
+                    .bind(&cp.note)
+                    .bind(to_i64(cp.created_ms))
+                    .execute(p)
+                    .await?
+                    .rows_affected()
+            }
+        };
+        Ok(done == 1)
+    }
+
+    /// Writes one batch atomically: entries, changed tiles, the new tree state
+    /// and (optionally) its checkpoint. Durable when this returns `Ok`.
+    pub async fn commit_batch(&self, batch: &Batch<'_>) -> Result<(), StoreError> {
+        let new_size = batch.base_size + batch.entries.len() as u64;
+        match &self.backend {
+            Backend::Sqlite(pool) => {
+                // IMMEDIATE takes the write lock at once, so the size check
+                // below and the writes form one critical section.
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let (stored,): (i64,) = sqlx::query_as("SELECT size FROM log_state WHERE id = 1")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                check_base(batch.base_size, to_u64(stored)?)?;
+                let mut idx = batch.base_size;
+                for chunk in batch.entries.chunks(SQLITE_INSERT_CHUNK) {
+                    let mut sql = String::from("INSERT INTO log_entries (idx, kind, data) VALUES ");
+                    for i in 0..chunk.len() {
+                        if i > 0 {
+                            sql.push(',');
+                        }
+                        sql.push_str(&format!("(${},${},${})", 3 * i + 1, 3 * i + 2, 3 * i + 3));
+                    }
+                    let mut q = sqlx::query(AssertSqlSafe(sql));
+                    for e in chunk {
+                        q = q
+                            .bind(to_i64(idx))
+                            .bind(entry_kind(e))
+                            .bind(e.as_slice());
+                        idx += 1;
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                for (path, data) in batch.tiles {
+                    let (level, index) = tile_key(path)?;
+                    sqlx::query(
+                        "INSERT INTO log_tiles (level, idx, data) VALUES ($1, $2, $3) \
+                         ON CONFLICT (level, idx) DO UPDATE SET data = excluded.data",
+                    )
+                    .bind(i64::from(level))
+                    .bind(to_i64(index))
+                    .bind(data.as_slice())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query("UPDATE log_state SET size = $1, root = $2 WHERE id = 1")
+                    .bind(to_i64(new_size))
+                    .bind(batch.new_root.0.to_vec())
+                    .execute(&mut *tx)
+                    .await?;
+                if let Some(cp) = batch.checkpoint {
+                    sqlx::query(
+                        "INSERT INTO log_checkpoints (size, root, note, created_ms) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING",
+                    )
+                    .bind(to_i64(cp.size))
+                    .bind(cp.root.0.to_vec())
+                    .bind(&cp.note)
+                    .bind(to_i64(cp.created_ms))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+            }
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let (stored,): (i64,) =
+                    sqlx::query_as("SELECT size FROM log_state WHERE id = 1 FOR UPDATE")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                check_base(batch.base_size, to_u64(stored)?)?;
+                if !batch.entries.is_empty() {
+                    let idx: Vec<i64> = (batch.base_size..new_size).map(to_i64).collect();
+                    let kinds: Vec<i32> = batch.entries.iter().map(|e| entry_kind(e)).collect();
+                    sqlx::query(
+                        "INSERT INTO log_entries (idx, kind, data) \
+                         SELECT * FROM UNNEST($1::bigint[], $2::int[], $3::bytea[])",
+                    )
+                    .bind(&idx)
+                    .bind(&kinds)
+                    .bind(batch.entries)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                if !batch.tiles.is_empty() {
+                    let mut levels = Vec::with_capacity(batch.tiles.len());
+                    let mut indices = Vec::with_capacity(batch.tiles.len());
+                    let mut datas = Vec::with_capacity(batch.tiles.len());
+                    for (path, data) in batch.tiles {
+                        let (level, index) = tile_key(path)?;
+                        levels.push(i16::from(level));
+                        indices.push(to_i64(index));
+                        datas.push(data.as_slice());
+                    }
+                    sqlx::query(
+                        "INSERT INTO log_tiles (level, idx, data) \
+                         SELECT * FROM UNNEST($1::smallint[], $2::bigint[], $3::bytea[]) \
+                         ON CONFLICT (level, idx) DO UPDATE SET data = excluded.data",
+                    )
+                    .bind(&levels)
+                    .bind(&indices)
+                    .bind(&datas)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query("UPDATE log_state SET size = $1, root = $2 WHERE id = 1")
+                    .bind(to_i64(new_size))
+                    .bind(batch.new_root.0.to_vec())
+                    .execute(&mut *tx)
+                    .await?;
+                if let Some(cp) = batch.checkpoint {
+                    sqlx::query(
+                        "INSERT INTO log_checkpoints (size, root, note, created_ms) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING",
+                    )
+                    .bind(to_i64(cp.size))
+                    .bind(cp.root.0.to_vec())
+                    .bind(&cp.note)
+                    .bind(to_i64(cp.created_ms))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every entry of one kind, with its index, in log order.
+    pub async fn entries_of_kind(&self, kind: u16) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let q = "SELECT idx, data FROM log_entries WHERE kind = $1 ORDER BY idx";
+        let rows: Vec<(i64, Vec<u8>)> = match &self.backend {
+            Backend::Sqlite(p) => sqlx::query_as(q).bind(i32::from(kind)).fetch_all(p).await?,
+            Backend::Postgres(p) => sqlx::query_as(q).bind(i32::from(kind)).fetch_all(p).await?,
+        };
+        rows.into_iter()
+            .map(|(i, d)| Ok((to_u64(i)?, d)))
+            .collect()
+    }
+
+    /// Counts rows of a log table, for tests and diagnostics.
+    pub async fn count_entries(&self) -> Result<u64, StoreError> {
+        let q = "SELECT COUNT(*) AS n FROM log_entries";
+        let n: i64 = match &self.backend {
+            Backend::Sqlite(p) => sqlx::query(q).fetch_one(p).await?.try_get("n")?,
+            Backend::Postgres(p) => sqlx::query(q).fetch_one(p).await?.try_get("n")?,
+        };
+        to_u64(n)
+    }
+}
+
+/// The kind field of a v1 entry envelope (bytes 1..3); entries are
+/// validated before they reach a batch.
+fn entry_kind(entry: &[u8]) -> i32 {
+    match entry {
+        [_, hi, lo, ..] => i32::from(u16::from_be_bytes([*hi, *lo])),
+        _ => -1,
+    }
+}
+
+fn check_base(expected: u64, stored: u64) -> Result<(), StoreError> {
+    if expected == stored {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict { expected, stored })
+    }
+}
+
+fn tile_key(path: &TilePath) -> Result<(u8, u64), StoreError> {
+    match *path {
+        TilePath::Hash { level, index, .. } => Ok((level, index)),
+        TilePath::Entries { .. } => Err(StoreError::Corrupt(
+            "entry bundles are not stored as tiles".into(),
+        )),
+    }
+}

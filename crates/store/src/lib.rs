@@ -1,0 +1,14 @@
+//! Storage and sequencing for the Veche log.
+//!
+//! Owns the database schema (SQLite or PostgreSQL, through sqlx), the
+//! sequencer that integrates entries in durable batches, and reads of tiles,
+//! entry bundles and checkpoints for publication. Knows nothing of HTTP.
+
+pub mod clock;
+pub mod db;
+pub mod publish;
+pub mod sequencer;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use db::{DatabaseConfig, Store, StoreError, StoredCheckpoint, TreeState};
+pub use sequencer::{AppendError, LogHandle, PublishedCheckpoint, Sequencer, SequencerConfig};

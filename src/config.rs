@@ -1,0 +1,293 @@
+//! Command-line options and the data directory: where the database and the
+//! log's signing key live, and how the log's origin is fixed.
+
+use std::fs;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use veche_log::checkpoint::LogSigner;
+use veche_store::{DatabaseConfig, Store};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "veche",
+    version,
+    about = "Veche: petitions and votes on an append-only, publicly verifiable log"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct StorageArgs {
+    /// Directory for the embedded database and the keys.
+    #[arg(long, global = true, env = "VECHE_DATA_DIR", default_value = "veche-data")]
+    pub data_dir: PathBuf,
+    /// PostgreSQL URL (postgres://…); the embedded SQLite database in the data
+    /// directory is used when absent.
+    #[arg(long, global = true, env = "VECHE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// The log's origin: the first line of every checkpoint and the name of
+    /// its key. Fixed at first start; derived from --public-url by default.
+    #[arg(long, global = true, env = "VECHE_ORIGIN")]
+    pub origin: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the web server (the default).
+    Serve(ServeArgs),
+    /// Jurisdictions and their official populations.
+    #[command(subcommand)]
+    Jurisdiction(JurisdictionCommand),
+    /// The public log.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "VECHE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The URL people reach this service at; printed, and used to derive the
+    /// log's origin at first start. Default: http://localhost:<port>.
+    #[arg(long, env = "VECHE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Least time between two signed checkpoints (e.g. 1s, 250ms).
+    #[arg(long, env = "VECHE_CHECKPOINT_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub checkpoint_interval: Duration,
+    /// Most entries the sequencer commits in one transaction.
+    #[arg(long, env = "VECHE_MAX_BATCH", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub max_batch: u32,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".parse().expect("valid address"),
+            public_url: None,
+            checkpoint_interval: Duration::from_secs(1),
+            max_batch: 4096,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum JurisdictionCommand {
+    /// Declare a jurisdiction (or update its population) in the log.
+    Add(crate::jurisdictions::JurisdictionArgs),
+    /// List the jurisdictions as the log declares them.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LogCommand {
+    /// Write the log as static C2SP tlog-tiles files (a mirror any web server can serve).
+    Export {
+        /// Target directory; files already there are kept (tile paths are immutable).
+        dir: PathBuf,
+    },
+}
+
+/// Parses `1s`, `250ms`, `2m` or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 1s or 250ms"))?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s or m)")),
+    };
+    if d.is_zero() {
+        return Err("duration must be more than zero".into());
+    }
+    Ok(d)
+}
+
+impl StorageArgs {
+    pub fn database(&self) -> DatabaseConfig {
+        match &self.database_url {
+            Some(url) => DatabaseConfig::Postgres(url.clone()),
+            None => DatabaseConfig::Sqlite(self.data_dir.join("veche.db")),
+        }
+    }
+
+    /// Creates the data directory (mode 0700) and opens the database.
+    pub async fn open_store(&self) -> Result<Store> {
+        ensure_private_dir(&self.data_dir)?;
+        let db = self.database();
+        Store::open(&db).await.with_context(|| match &db {
+            DatabaseConfig::Sqlite(p) => format!("opening SQLite database {}", p.display()),
+            DatabaseConfig::Postgres(_) => "connecting to PostgreSQL".to_string(),
+        })
+    }
+}
+
+fn ensure_private_dir(dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        fs::create_dir_all(dir)
+            .with_context(|| format!("creating data directory {}", dir.display()))?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Turns a public URL into a log origin: the URL without its scheme and
+/// without a trailing slash (`https://veche.example/` → `veche.example`).
+pub fn origin_from_url(url: &str) -> Result<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .with_context(|| format!("public URL `{url}` must start with http:// or https://"))?;
+    let origin = rest.trim_end_matches('/');
+    validate_origin(origin)?;
+    Ok(origin.to_string())
+}
+
+pub fn validate_origin(origin: &str) -> Result<()> {
+    if origin.is_empty()
+        || origin.len() > 200
+        || origin
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '+')
+    {
+        bail!(
+            "log origin `{origin}` is not valid: it must be 1–200 characters with no spaces or `+` (e.g. veche.example.org/log)"
+        );
+    }
+    Ok(())
+}
+
+/// Fixes the log's origin: the one stored at first start wins; a different
+/// `--origin` later is refused, since the origin names the log.
+pub async fn resolve_origin(
+    store: &Store,
+    requested: Option<&str>,
+    default: &str,
+) -> Result<String> {
+    if let Some(o) = requested {
+        validate_origin(o)?;
+    }
+    match store.meta("origin").await? {
+        Some(stored) => {
+            if let Some(o) = requested
+                && o != stored
+            {
+                bail!(
+                    "this log's origin is `{stored}`; --origin `{o}` differs. The origin names the log and cannot change"
+                );
+            }
+            Ok(stored)
+        }
+        None => {
+            let origin = requested.unwrap_or(default);
+            validate_origin(origin)?;
+            Ok(store.meta_set_if_absent("origin", origin).await?)
+        }
+    }
+}
+
+/// Loads the log signing key: from `VECHE_LOG_KEY` if set, else from
+/// `<data-dir>/log.key`, created (mode 0600) on first use.
+pub fn load_or_create_key(data_dir: &Path, origin: &str) -> Result<LogSigner> {
+    if let Ok(skey) = std::env::var("VECHE_LOG_KEY") {
+        let signer = LogSigner::from_skey(skey.trim())
+            .map_err(|e| anyhow::anyhow!("VECHE_LOG_KEY is not a valid note signing key: {e}"))?;
+        return check_key_name(signer, origin, "VECHE_LOG_KEY");
+    }
+    let path = data_dir.join("log.key");
+    if path.exists() {
+        let mode = fs::metadata(&path)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            bail!(
+                "{} is readable by others (mode {mode:o}); run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            );
+        }
+        let skey =
+            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let signer = LogSigner::from_skey(skey.trim()).map_err(|e| {
+            anyhow::anyhow!("{} is not a valid note signing key: {e}", path.display())
+        })?;
+        return check_key_name(signer, origin, &path.display().to_string());
+    }
+    ensure_private_dir(data_dir)?;
+    let (signer, skey) = LogSigner::generate(origin);
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(skey.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()?;
+    tracing::info!(path = %path.display(), "created a new log signing key");
+    Ok(signer)
+}
+
+fn check_key_name(signer: LogSigner, origin: &str, source: &str) -> Result<LogSigner> {
+    if signer.name() != origin {
+        bail!(
+            "the key in {source} is named `{}`, but the log's origin is `{origin}`",
+            signer.name()
+        );
+    }
+    Ok(signer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("1h").is_err());
+        assert!(parse_duration("fast").is_err());
+    }
+
+    #[test]
+    fn origins_from_urls() {
+        assert_eq!(
+            origin_from_url("https://veche.example.org/").unwrap(),
+            "veche.example.org"
+        );
+        assert_eq!(
+            origin_from_url("http://localhost:8080").unwrap(),
+            "localhost:8080"
+        );
+        assert_eq!(
+            origin_from_url("https://gov.example/veche/log").unwrap(),
+            "gov.example/veche/log"
+        );
+        assert!(origin_from_url("ftp://x").is_err());
+        assert!(origin_from_url("https://").is_err());
+        assert!(validate_origin("a b").is_err());
+        assert!(validate_origin("a+b").is_err());
+    }
+}

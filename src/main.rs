@@ -1,0 +1,74 @@
+//! `veche`: the server and its operator commands.
+//!
+//! `veche` (or `veche serve`) runs the web server on the embedded SQLite
+//! database in `./veche-data/`; `--database-url postgres://…` uses
+//! PostgreSQL. `veche jurisdiction add|list` and `veche log export DIR` work
+//! on the same database, also while the server runs.
+
+mod auth;
+mod config;
+mod i18n;
+mod jurisdictions;
+mod log_api;
+mod pages;
+mod problem;
+mod server;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use config::{Cli, Command, JurisdictionCommand, LogCommand, ServeArgs};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("VECHE_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => server::serve(&cli.storage, &ServeArgs::default()).await,
+        Some(Command::Serve(args)) => server::serve(&cli.storage, &args).await,
+        Some(Command::Jurisdiction(JurisdictionCommand::Add(args))) => {
+            jurisdictions::add_cli(&cli.storage, &args).await
+        }
+        Some(Command::Jurisdiction(JurisdictionCommand::List { json })) => {
+            jurisdictions::list_cli(&cli.storage, json).await
+        }
+        Some(Command::Log(LogCommand::Export { dir })) => {
+            let store = cli.storage.open_store().await?;
+            let stats = veche_store::publish::export_mirror(&store, &dir).await?;
+            store.close().await;
+            println!(
+                "exported the log at size {} to {}: {} files written ({} bytes), {} kept",
+                stats.size,
+                dir.display(),
+                stats.files_written,
+                stats.bytes_written,
+                stats.files_kept
+            );
+            Ok(())
+        }
+    }
+}
