@@ -1,0 +1,3 @@
+//! Payload types, one module per kind (registered in `payload.rs`).
+
+pub mod jurisdiction;
