@@ -326,6 +326,12 @@ impl Sequencer {
         let mut tick = tokio::time::interval(self.config.poll_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            // When the tree has outgrown the published checkpoint, sign the
+            // next one as soon as the interval allows.
+            let checkpoint_due = (self.published.borrow().size != self.writer.size()).then(|| {
+                self.last_checkpoint_at
+                    .map_or_else(Instant::now, |t| t + self.config.checkpoint_interval)
+            });
             tokio::select! {
                 biased;
                 _ = shutdown.changed() => {
@@ -337,14 +343,13 @@ impl Sequencer {
                     Some(first) => self.process(first, &mut rx).await,
                     None => break,
                 },
+                _ = tokio::time::sleep_until(checkpoint_due.unwrap_or_else(Instant::now)), if checkpoint_due.is_some() => {
+                    self.sign_current().await;
+                }
                 _ = tick.tick() => {
-                    let interval_passed = self
-                        .last_checkpoint_at
-                        .is_none_or(|t| t.elapsed() >= self.config.checkpoint_interval);
-                    if interval_passed || self.published.borrow().size == 0 {
-                        if let Err(e) = self.publish_checkpoint_if_stale().await {
-                            tracing::error!(error = %e, "could not refresh the checkpoint");
-                        }
+                    // Appends by other processes show up here.
+                    if let Err(e) = self.publish_checkpoint_if_stale().await {
+                        tracing::error!(error = %e, "could not refresh the checkpoint");
                     }
                 }
             }
@@ -354,6 +359,25 @@ impl Sequencer {
             tracing::error!(error = %e, "could not sign the final checkpoint");
         }
         tracing::info!(size = self.writer.size(), "sequencer stopped");
+    }
+
+    /// Signs and stores a checkpoint for the tree as this sequencer last
+    /// committed it.
+    async fn sign_current(&mut self) {
+        let cp = self.sign(self.writer.size(), self.writer.root());
+        match self.store.insert_checkpoint(&cp).await {
+            Ok(true) => {
+                self.last_checkpoint_at = Some(Instant::now());
+                self.published.send_replace(Arc::new(cp.into()));
+            }
+            // Another writer moved the tree on: reload and publish from the store.
+            Ok(false) => {
+                if let Err(e) = self.publish_checkpoint_if_stale().await {
+                    tracing::error!(error = %e, "could not refresh the checkpoint");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "could not store a checkpoint"),
+        }
     }
 
     async fn process(&mut self, first: Request, rx: &mut mpsc::Receiver<Request>) {
