@@ -104,7 +104,7 @@ pub async fn add_cli(storage: &StorageArgs, args: &JurisdictionArgs) -> Result<(
         SequencerConfig::default(),
     )
     .await?;
-    let index = seq.integrate(&[bytes.clone()], true).await?;
+    let index = seq.integrate(std::slice::from_ref(&bytes), true).await?;
     store.close().await;
     println!(
         "appended jurisdiction `{}` (population {}) at log index {index}, leaf hash {}",

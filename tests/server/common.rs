@@ -3,7 +3,7 @@
 //! `VECHE_TEST_DATABASE_URL` is set).
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -19,7 +19,6 @@ pub enum Backend {
 
 /// A database for one test; a PostgreSQL one is dropped at the end.
 pub struct TestDb {
-    pub backend: Backend,
     pub url: Option<String>,
     admin_url: Option<String>,
     name: String,
@@ -41,7 +40,6 @@ impl TestDb {
     pub fn new(backend: Backend, test: &str) -> Option<Self> {
         match backend {
             Backend::Sqlite => Some(Self {
-                backend,
                 url: None,
                 admin_url: None,
                 name: String::new(),
@@ -73,7 +71,6 @@ impl TestDb {
                     None => panic!("VECHE_TEST_DATABASE_URL must end in /<database>"),
                 };
                 Some(Self {
-                    backend,
                     url: Some(url),
                     admin_url: Some(admin),
                     name,
@@ -108,7 +105,6 @@ impl Drop for TestDb {
 pub struct TestApp {
     pub url: String,
     pub vkey: String,
-    pub data_dir: PathBuf,
     child: Child,
 }
 
@@ -159,13 +155,8 @@ impl TestApp {
         Self {
             url: url.unwrap(),
             vkey: vkey.unwrap(),
-            data_dir: data_dir.to_path_buf(),
             child,
         }
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 
     /// SIGKILL: no chance to finish anything.

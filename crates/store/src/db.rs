@@ -491,6 +491,20 @@ impl Store {
             .collect()
     }
 
+    /// Inserts entries in one transaction with no tree work: the baseline
+    /// the append benchmark compares the sequencer with.
+    #[doc(hidden)]
+    pub async fn insert_entries_baseline(&self, base: u64, entries: &[Vec<u8>]) -> Result<(), StoreError> {
+        let batch = Batch {
+            base_size: base,
+            entries,
+            tiles: &[],
+            new_root: veche_log::EMPTY_ROOT,
+            checkpoint: None,
+        };
+        self.commit_batch(&batch).await
+    }
+
     /// Counts rows of a log table, for tests and diagnostics.
     pub async fn count_entries(&self) -> Result<u64, StoreError> {
         let q = "SELECT COUNT(*) AS n FROM log_entries";

@@ -148,9 +148,8 @@ pub async fn consistency_proof(
 /// The root hash of the tree at any committed `size`.
 pub async fn root_at(store: &Store, size: u64) -> Result<Hash, ProofRequestError> {
     check_committed(store, size).await?;
-    let ranges = [0..size];
     let mut reader = SubtreeReader::new(store);
-    reader.load(&ranges).await?;
+    reader.load(std::slice::from_ref(&(0..size))).await?;
     Ok(veche_log::proof::root(size, &mut |st| reader.get(st))?)
 }
 
