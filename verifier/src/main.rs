@@ -1,0 +1,257 @@
+//! `veche-verify`: the command-line verifier (see `specs/verifier.md`).
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use veche_verify::checkpoint::{Show, Verified, key_name, verify_log_checkpoint};
+use veche_verify::{Error, Result, audit, receipt, source, state};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  verified
+  1  verification failed: the log (or the receipt) is wrong
+  2  could not check: bad usage, unreadable file, network or I/O problem";
+
+/// Verifies a Veche transparency log from the outside, trusting only its
+/// public key: signed checkpoints, consistency with checkpoints seen
+/// before, receipts, and full audits of every entry and tile.
+#[derive(Parser)]
+#[command(name = "veche-verify", version, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct LogArgs {
+    /// The log: a tlog-tiles URL prefix (`http://host:port` means
+    /// `http://host:port/log`) or a directory holding a static mirror.
+    #[arg(long, value_name = "URL|DIR")]
+    log: String,
+    /// The log's verifier key `name+hexid+base64`, or `@FILE` to read it
+    /// from a file.
+    #[arg(long, value_name = "VKEY|@FILE")]
+    vkey: String,
+    /// The file remembering the latest checkpoint seen [default:
+    /// $XDG_STATE_HOME or ~/.local/state, then veche-verify/<origin>.json].
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify the log's signed checkpoint and prove it consistent with the
+    /// one remembered from the previous run; then remember it.
+    #[command(after_help = EXIT_CODES)]
+    Checkpoint(LogArgs),
+    /// Verify a receipt: its entry, inclusion proof and checkpoint, and
+    /// that the log's current checkpoint extends the receipt's.
+    #[command(after_help = EXIT_CODES)]
+    Inclusion {
+        #[command(flatten)]
+        log: LogArgs,
+        /// The receipt file (JSON, format veche-receipt/v1).
+        #[arg(long, value_name = "FILE")]
+        receipt: PathBuf,
+    },
+    /// Verify the checkpoint, then every entry and every hash tile of the
+    /// log, recomputing the root; summarise the log's contents.
+    #[command(after_help = EXIT_CODES)]
+    Audit {
+        #[command(flatten)]
+        log: LogArgs,
+        /// Print one JSON object on standard output instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The verifier key, the log source and the state file of a command.
+struct Target {
+    vkey: String,
+    origin: String,
+    src: std::sync::Arc<dyn source::LogSource>,
+    state: PathBuf,
+}
+
+fn target(args: &LogArgs) -> Result<Target> {
+    let vkey = match args.vkey.strip_prefix('@') {
+        Some(file) => std::fs::read_to_string(file)
+            .map_err(|e| Error::CouldNotCheck(format!("--vkey @{file}: {e}")))?
+            .trim()
+            .to_owned(),
+        None => args.vkey.trim().to_owned(),
+    };
+    let origin = key_name(&vkey)?;
+    let state = match &args.state {
+        Some(p) => p.clone(),
+        None => state::default_path(&origin)?,
+    };
+    Ok(Target {
+        src: source::open(&args.log)?,
+        vkey,
+        origin,
+        state,
+    })
+}
+
+fn consistency_line(v: &Verified, state: &Path) -> String {
+    match &v.previous {
+        Some(old) => format!(
+            "consistent with the checkpoint seen before ({}), from {}",
+            Show(old),
+            state.display()
+        ),
+        None => format!(
+            "first checkpoint seen of this log; remembered in {}",
+            state.display()
+        ),
+    }
+}
+
+fn checkpoint(args: &LogArgs) -> Result<()> {
+    let t = target(args)?;
+    let v = verify_log_checkpoint(t.src.as_ref(), &t.vkey, &t.state)?;
+    v.remember(&t.state)?;
+    println!("OK: checkpoint of {} verified", t.origin);
+    println!("  {}", Show(&v.checkpoint));
+    println!("  {}", consistency_line(&v, &t.state));
+    Ok(())
+}
+
+fn inclusion(args: &LogArgs, receipt_file: &Path) -> Result<()> {
+    let t = target(args)?;
+    let r = receipt::read(receipt_file)?;
+    let checked = receipt::check(&r, &t.vkey)?;
+    let v = verify_log_checkpoint(t.src.as_ref(), &t.vkey, &t.state)?;
+    receipt::check_in_log(t.src.as_ref(), &checked, &v.checkpoint)?;
+    v.remember(&t.state)?;
+    println!("OK: entry {} is in the log {}", checked.index, t.origin);
+    println!("  leaf hash {}", checked.leaf_hash.to_base64());
+    match &checked.entry {
+        Some(e) => println!(
+            "  entry ({}): {}",
+            e.kind_name(),
+            serde_json::to_string_pretty(e).unwrap_or_default()
+        ),
+        None => println!("  (the receipt does not carry the entry itself)"),
+    }
+    println!(
+        "  included in the receipt's checkpoint ({})",
+        Show(&checked.checkpoint)
+    );
+    println!(
+        "  the log's current checkpoint ({}) extends it",
+        Show(&v.checkpoint)
+    );
+    println!("  {}", consistency_line(&v, &t.state));
+    Ok(())
+}
+
+fn run_audit(args: &LogArgs) -> Result<(Verified, audit::Audit, PathBuf)> {
+    let t = target(args)?;
+    let v = verify_log_checkpoint(t.src.as_ref(), &t.vkey, &t.state)?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(v.checkpoint.size);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} auditing [{bar:40}] {human_pos}/{human_len} entries, {per_sec}, eta {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar
+    });
+    let result = audit::audit(t.src.clone(), &v.checkpoint, &mut |n| {
+        if let Some(bar) = &bar {
+            bar.set_position(n);
+        }
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let report = result?;
+    v.remember(&t.state)?;
+    Ok((v, report, t.state))
+}
+
+fn audit_command(args: &LogArgs, json: bool) -> Result<()> {
+    let result = run_audit(args);
+    if json {
+        let out = match &result {
+            Ok((v, a, _)) => {
+                let jurisdictions: Vec<_> = a
+                    .jurisdictions
+                    .iter()
+                    .map(|(id, r)| {
+                        serde_json::json!({
+                            "id": id,
+                            "name_en": r.current.name_en,
+                            "name_ru": r.current.name_ru,
+                            "population": r.current.population,
+                            "declarations": r.declarations,
+                            "first_index": r.first_index,
+                            "last_index": r.last_index,
+                        })
+                    })
+                    .collect();
+                serde_json::json!({
+                    "ok": true,
+                    "origin": v.checkpoint.origin,
+                    "size": v.checkpoint.size,
+                    "root": v.checkpoint.root.to_base64(),
+                    "previous": v.previous.as_ref().map(|p| serde_json::json!({
+                        "size": p.size, "root": p.root.to_base64()
+                    })),
+                    "entries_by_kind": a.entries_by_kind,
+                    "jurisdictions": jurisdictions,
+                })
+            }
+            Err(e) => serde_json::json!({
+                "ok": false,
+                "exit_code": e.exit_code(),
+                "error": e.to_string(),
+            }),
+        };
+        println!("{out}");
+        return result.map(|_| ());
+    }
+    let (v, a, state) = result?;
+    let cp = &v.checkpoint;
+    println!("OK: audited the log {}", cp.origin);
+    println!("  size {} entries, root {}", cp.size, cp.root.to_base64());
+    println!("  {}", consistency_line(&v, &state));
+    println!("  entries by kind:");
+    for (kind, n) in &a.entries_by_kind {
+        println!("    {kind:<20} {n}");
+    }
+    println!("  jurisdictions ({}):", a.jurisdictions.len());
+    for (id, r) in a.jurisdictions.iter() {
+        println!(
+            "    {id:<24} population {:>12}  {} (declared {}×, latest at entry {})",
+            r.current.population, r.current.name_en, r.declarations, r.last_index
+        );
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Checkpoint(args) => checkpoint(args),
+        Command::Inclusion { log, receipt } => inclusion(log, receipt),
+        Command::Audit { log, json } => audit_command(log, *json),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            match &e {
+                Error::Failed(m) => eprintln!("veche-verify: VERIFICATION FAILED: {m}"),
+                Error::CouldNotCheck(m) => eprintln!("veche-verify: could not check: {m}"),
+            }
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
