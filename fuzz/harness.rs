@@ -13,7 +13,8 @@ pub fn entry_decode(data: &[u8]) {
 }
 
 /// The fixed key the checkpoint corpus is signed with (a test key).
-pub const CORPUS_VKEY: &str = "fuzz.veche/log+bc5637c9+AepKbGPinFIKvvVQexMuxfmVR3auvr57kkIe6mkURtIs";
+pub const CORPUS_VKEY: &str =
+    "fuzz.veche/log+bc5637c9+AepKbGPinFIKvvVQexMuxfmVR3auvr57kkIe6mkURtIs";
 
 /// Checkpoint bodies and signed notes: parsing never panics, a parsed body
 /// re-serialises to the same text, and verification never panics.

@@ -28,8 +28,8 @@ impl OperatorToken {
         }
         let path = data_dir.join("operator.token");
         if path.exists() {
-            let t = fs::read_to_string(&path)
-                .with_context(|| format!("reading {}", path.display()))?;
+            let t =
+                fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
             return Self::from_secret(t.trim());
         }
         let mut bytes = [0u8; 32];

@@ -29,7 +29,12 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 pub struct StorageArgs {
     /// Directory for the embedded database and the keys.
-    #[arg(long, global = true, env = "VECHE_DATA_DIR", default_value = "veche-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "VECHE_DATA_DIR",
+        default_value = "veche-data"
+    )]
     pub data_dir: PathBuf,
     /// PostgreSQL URL (postgres://…); the embedded SQLite database in the data
     /// directory is used when absent.

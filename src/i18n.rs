@@ -56,7 +56,12 @@ impl Lang {
             .unwrap_or("");
         // First listed language we have, ignoring weights (browsers list in preference order).
         for part in accept.split(',') {
-            let tag = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let tag = part
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             if tag.starts_with("ru") {
                 return Lang::Ru;
             }

@@ -165,9 +165,9 @@ pub async fn show(
 ) -> Result<Response, Problem> {
     let Path(id) = id.map_err(|e| Problem::bad_request("invalid-path", e.body_text()))?;
     let all = load(&state.store).await?;
-    let record = all
-        .get(&id)
-        .ok_or_else(|| Problem::not_found(format!("no jurisdiction `{id}` is declared in the log")))?;
+    let record = all.get(&id).ok_or_else(|| {
+        Problem::not_found(format!("no jurisdiction `{id}` is declared in the log"))
+    })?;
     Ok(Json(record).into_response())
 }
 
@@ -226,7 +226,15 @@ mod tests {
     fn populations() {
         assert_eq!(parse_population("5000").unwrap(), 5000);
         assert_eq!(parse_population(" 146150789 ").unwrap(), 146_150_789);
-        for bad in ["0", "-5", "1e6", "1,000", "", "abc", "99999999999999999999999"] {
+        for bad in [
+            "0",
+            "-5",
+            "1e6",
+            "1,000",
+            "",
+            "abc",
+            "99999999999999999999999",
+        ] {
             assert!(parse_population(bad).is_err(), "{bad}");
         }
     }

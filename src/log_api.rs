@@ -22,7 +22,9 @@ use crate::server::{AppState, IMMUTABLE};
 pub async fn checkpoint(State(state): State<AppState>) -> Result<Response, Problem> {
     let cp = state.log.checkpoint();
     if cp.note.is_empty() {
-        return Err(Problem::unavailable("The log has not signed a checkpoint yet."));
+        return Err(Problem::unavailable(
+            "The log has not signed a checkpoint yet.",
+        ));
     }
     Ok((
         [
@@ -65,10 +67,7 @@ pub async fn tile(
     // Tile contents never change, so a digest of them is a strong validator.
     let etag = format!("\"{}\"", &blake3::hash(&data).to_hex()[..32]);
     let headers_out = [
-        (
-            header::CACHE_CONTROL,
-            HeaderValue::from_static(IMMUTABLE),
-        ),
+        (header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE)),
         (
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             HeaderValue::from_static("*"),
@@ -150,7 +149,11 @@ pub fn entry_views(start: u64, raw: Vec<Vec<u8>>) -> Vec<EntryView> {
                     e.timestamp_rfc3339().unwrap_or_default(),
                     serde_json::to_value(&e).unwrap_or(Value::Null),
                 ),
-                Err(err) => ("undecodable".into(), String::new(), Value::String(err.to_string())),
+                Err(err) => (
+                    "undecodable".into(),
+                    String::new(),
+                    Value::String(err.to_string()),
+                ),
             };
             EntryView {
                 index: start + i as u64,
@@ -258,10 +261,8 @@ pub async fn receipt(
     Ok((
         [(
             header::CONTENT_DISPOSITION,
-            HeaderValue::from_str(&format!(
-                "inline; filename=\"veche-receipt-{index}.json\""
-            ))
-            .map_err(Problem::internal)?,
+            HeaderValue::from_str(&format!("inline; filename=\"veche-receipt-{index}.json\""))
+                .map_err(Problem::internal)?,
         )],
         Json(r),
     )

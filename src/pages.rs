@@ -112,7 +112,10 @@ pub async fn index(
     let mut resp = Html(html).into_response();
     let h = resp.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Language, Cookie"));
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept-Language, Cookie"),
+    );
     h.insert(
         header::CONTENT_LANGUAGE,
         HeaderValue::from_static(lang.code()),

@@ -39,10 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/log", get(log_api::info))
         .route("/api/v1/log/entries", get(log_api::entries))
         .route("/api/v1/log/receipt/{index}", get(log_api::receipt))
-        .route(
-            "/api/v1/log/proof/inclusion",
-            get(log_api::inclusion_proof),
-        )
+        .route("/api/v1/log/proof/inclusion", get(log_api::inclusion_proof))
         .route(
             "/api/v1/log/proof/consistency",
             get(log_api::consistency_proof),
@@ -162,4 +159,3 @@ async fn shutdown_signal() {
 
 /// Paths that never change once they exist may be cached forever.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-

@@ -10,14 +10,22 @@ mod harness;
 use std::path::{Path, PathBuf};
 
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
     assert!(!files.is_empty(), "empty corpus {}", dir.display());
-    files.into_iter().map(|p| { let d = std::fs::read(&p).unwrap(); (p, d) }).collect()
+    files
+        .into_iter()
+        .map(|p| {
+            let d = std::fs::read(&p).unwrap();
+            (p, d)
+        })
+        .collect()
 }
 
 fn run(target: &str, f: fn(&[u8])) {
@@ -65,31 +73,66 @@ fn write_seed_corpus() {
     };
     // Entries: the spec's test vectors, valid and invalid.
     let vectors: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/vectors/entries-v1.json")).unwrap(),
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/vectors/entries-v1.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     let mut n = 0;
     for group in ["valid", "invalid"] {
         for v in vectors[group].as_array().into_iter().flatten() {
             if let Some(h) = v["hex"].as_str() {
-                put("entry_decode", &format!("{group}-{n:02}"), &hex::decode(h).unwrap());
+                put(
+                    "entry_decode",
+                    &format!("{group}-{n:02}"),
+                    &hex::decode(h).unwrap(),
+                );
                 n += 1;
             }
         }
     }
     // Checkpoints and notes.
     let (signer, _) = LogSigner::from_seed("fuzz.veche/log", &CORPUS_SKEY_SEED).unwrap();
-    assert_eq!(signer.vkey(), harness::CORPUS_VKEY, "update harness::CORPUS_VKEY");
+    assert_eq!(
+        signer.vkey(),
+        harness::CORPUS_VKEY,
+        "update harness::CORPUS_VKEY"
+    );
     let leaf = veche_log::leaf_hash(b"");
     for (i, size) in [0u64, 1, 7, 256, 1_000_000].into_iter().enumerate() {
-        let cp = Checkpoint { origin: "fuzz.veche/log".into(), size, root: leaf, extensions: vec![] };
-        put("checkpoint_parse", &format!("body-{i}"), cp.to_body().as_bytes());
-        put("checkpoint_parse", &format!("note-{i}"), signer.sign(&cp).as_bytes());
+        let cp = Checkpoint {
+            origin: "fuzz.veche/log".into(),
+            size,
+            root: leaf,
+            extensions: vec![],
+        };
+        put(
+            "checkpoint_parse",
+            &format!("body-{i}"),
+            cp.to_body().as_bytes(),
+        );
+        put(
+            "checkpoint_parse",
+            &format!("note-{i}"),
+            signer.sign(&cp).as_bytes(),
+        );
     }
-    let cp = Checkpoint { origin: "fuzz.veche/log".into(), size: 3, root: leaf, extensions: vec!["ext line".into()] };
+    let cp = Checkpoint {
+        origin: "fuzz.veche/log".into(),
+        size: 3,
+        root: leaf,
+        extensions: vec!["ext line".into()],
+    };
     put("checkpoint_parse", "note-ext", signer.sign(&cp).as_bytes());
     // Proofs: a real inclusion and consistency proof from a small tree.
-    let tree = veche_log::memory::MemoryTree::from_entries((0..13u8).map(|i| vec![i]).collect::<Vec<_>>().iter().map(Vec::as_slice));
+    let tree = veche_log::memory::MemoryTree::from_entries(
+        (0..13u8)
+            .map(|i| vec![i])
+            .collect::<Vec<_>>()
+            .iter()
+            .map(Vec::as_slice),
+    );
     let mut data = Vec::new();
     data.extend(5u64.to_be_bytes());
     data.extend(13u64.to_be_bytes());
@@ -109,7 +152,18 @@ fn write_seed_corpus() {
     }
     put("proof_verify", "consistency-6-13", &data);
     // Tile paths.
-    for (i, p) in ["tile/0/000", "tile/0/x001/x234/067.p/5", "tile/entries/x001/234", "tile/entries/000.p/255", "tile/63/999", "tile/0/000.p/0", "tile//000"].iter().enumerate() {
+    for (i, p) in [
+        "tile/0/000",
+        "tile/0/x001/x234/067.p/5",
+        "tile/entries/x001/234",
+        "tile/entries/000.p/255",
+        "tile/63/999",
+        "tile/0/000.p/0",
+        "tile//000",
+    ]
+    .iter()
+    .enumerate()
+    {
         put("tile_path", &format!("path-{i}"), p.as_bytes());
     }
 }

@@ -60,7 +60,9 @@ impl TestDb {
                 );
                 block_on(async {
                     use sqlx::Connection;
-                    let mut c = sqlx::PgConnection::connect(&admin).await.expect("connect to VECHE_TEST_DATABASE_URL");
+                    let mut c = sqlx::PgConnection::connect(&admin)
+                        .await
+                        .expect("connect to VECHE_TEST_DATABASE_URL");
                     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                         .execute(&mut c)
                         .await
@@ -115,7 +117,10 @@ pub fn bin() -> &'static str {
 /// Runs `veche` with the test's storage options and extra arguments.
 pub fn veche_command(data_dir: &Path, db: &TestDb) -> Command {
     let mut cmd = Command::new(bin());
-    cmd.arg("--data-dir").arg(data_dir).arg("--origin").arg(ORIGIN);
+    cmd.arg("--data-dir")
+        .arg(data_dir)
+        .arg("--origin")
+        .arg(ORIGIN);
     if let Some(url) = &db.url {
         cmd.arg("--database-url").arg(url);
     }
@@ -129,8 +134,23 @@ pub fn veche_command(data_dir: &Path, db: &TestDb) -> Command {
 impl TestApp {
     /// Starts the server on `data_dir` and waits until it prints its URL.
     pub fn start(data_dir: &Path, db: &TestDb) -> Self {
-        let mut child = veche_command(data_dir, db)
-            .args(["serve", "--listen", "127.0.0.1:0", "--checkpoint-interval", "100ms"])
+        Self::start_with_key(data_dir, db, None)
+    }
+
+    /// As [`TestApp::start`], with the log key supplied in `VECHE_LOG_KEY`.
+    pub fn start_with_key(data_dir: &Path, db: &TestDb, log_key: Option<&str>) -> Self {
+        let mut cmd = veche_command(data_dir, db);
+        if let Some(k) = log_key {
+            cmd.env("VECHE_LOG_KEY", k);
+        }
+        let mut child = cmd
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--checkpoint-interval",
+                "100ms",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -142,8 +162,15 @@ impl TestApp {
         let mut vkey = None;
         while url.is_none() || vkey.is_none() {
             assert!(Instant::now() < deadline, "server did not start in time");
-            let line = lines.next().expect("server exited before printing its URL").unwrap();
-            if let Some(rest) = line.split(" at ").nth(1).filter(|_| line.starts_with("Veche is serving")) {
+            let line = lines
+                .next()
+                .expect("server exited before printing its URL")
+                .unwrap();
+            if let Some(rest) = line
+                .split(" at ")
+                .nth(1)
+                .filter(|_| line.starts_with("Veche is serving"))
+            {
                 url = Some(rest.trim_end_matches('/').to_string());
             }
             if let Some(k) = line.strip_prefix("log verifier key: ") {
@@ -199,7 +226,11 @@ impl TestApp {
     }
 
     pub fn add_jurisdiction(&self, id: &str, population: u64) -> serde_json::Value {
-        let r = self.post_json("/api/v1/jurisdictions", &jurisdiction_json(id, population), Some(OPERATOR_TOKEN));
+        let r = self.post_json(
+            "/api/v1/jurisdictions",
+            &jurisdiction_json(id, population),
+            Some(OPERATOR_TOKEN),
+        );
         assert_eq!(r.status, 201, "{}", r.text());
         r.json()
     }
@@ -236,7 +267,8 @@ impl Response {
         String::from_utf8_lossy(&self.body).into_owned()
     }
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -247,11 +279,17 @@ impl Response {
     /// Asserts an RFC 9457 problem with this status and type slug.
     pub fn assert_problem(&self, status: u16, slug: &str) -> serde_json::Value {
         assert_eq!(self.status, status, "{}", self.text());
-        assert_eq!(self.header("content-type"), Some("application/problem+json"));
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json")
+        );
         let j = self.json();
         assert_eq!(j["type"], format!("/problems/{slug}"), "{j}");
         assert_eq!(j["status"], status);
-        assert!(j["title"].is_string() && j["detail"].as_str().is_some_and(|d| !d.is_empty()), "{j}");
+        assert!(
+            j["title"].is_string() && j["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{j}"
+        );
         j
     }
 }
@@ -276,18 +314,34 @@ fn request(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Response
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
         .collect();
-    let body = resp.body_mut().with_config().limit(64 << 20).read_to_vec().unwrap();
-    Response { status, headers, body }
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_vec()
+        .unwrap();
+    Response {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// A fresh temporary data directory.
 pub fn data_dir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("veche-test-").tempdir().unwrap()
+    tempfile::Builder::new()
+        .prefix("veche-test-")
+        .tempdir()
+        .unwrap()
 }
 
 /// GET with one extra header; returns the status.
 pub fn get_with_header(app: &TestApp, path: &str, name: &str, value: &str) -> u16 {
-    match agent().get(format!("{}{path}", app.url)).header(name, value).call() {
+    match agent()
+        .get(format!("{}{path}", app.url))
+        .header(name, value)
+        .call()
+    {
         Ok(r) => r.status().as_u16(),
         Err(ureq::Error::StatusCode(c)) => c,
         Err(e) => panic!("{e}"),

@@ -13,7 +13,11 @@ use crate::both_backends;
 use crate::common::*;
 
 fn hashes(v: &serde_json::Value) -> Vec<Hash> {
-    v.as_array().unwrap().iter().map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
+        .collect()
 }
 
 fn sigkill_loses_no_acknowledged_append(db: TestDb) {
@@ -41,7 +45,10 @@ fn sigkill_loses_no_acknowledged_append(db: TestDb) {
                     Ok(mut resp) if resp.status() == 201 => {
                         let j: serde_json::Value = resp.body_mut().read_json().unwrap();
                         let leaf = Hash::from_base64(j["leaf_hash"].as_str().unwrap()).unwrap();
-                        acked.lock().unwrap().push((j["index"].as_u64().unwrap(), leaf));
+                        acked
+                            .lock()
+                            .unwrap()
+                            .push((j["index"].as_u64().unwrap(), leaf));
                     }
                     Ok(resp) => panic!("unexpected status {}", resp.status()),
                     Err(_) => break, // the server is gone
@@ -57,7 +64,9 @@ fn sigkill_loses_no_acknowledged_append(db: TestDb) {
                 match agent.get(format!("{url}/log/checkpoint")).call() {
                     Ok(mut r) if r.status() == 200 => {
                         let body = r.body_mut().read_to_vec().unwrap();
-                        seen.lock().unwrap().push(verify_checkpoint(&body, &vkey).unwrap());
+                        seen.lock()
+                            .unwrap()
+                            .push(verify_checkpoint(&body, &vkey).unwrap());
                     }
                     _ => break,
                 }
@@ -76,11 +85,19 @@ fn sigkill_loses_no_acknowledged_append(db: TestDb) {
     }
     let acked = acked.lock().unwrap().clone();
     let seen = seen.lock().unwrap().clone();
-    assert!(acked.len() >= 150, "only {} appends acknowledged", acked.len());
+    assert!(
+        acked.len() >= 150,
+        "only {} appends acknowledged",
+        acked.len()
+    );
     let mut indices: Vec<u64> = acked.iter().map(|a| a.0).collect();
     indices.sort_unstable();
     indices.dedup();
-    assert_eq!(indices.len(), acked.len(), "an index was acknowledged twice");
+    assert_eq!(
+        indices.len(),
+        acked.len(),
+        "an index was acknowledged twice"
+    );
 
     let app = TestApp::start(dir.path(), &db);
     let cp = loop {
@@ -93,19 +110,53 @@ fn sigkill_loses_no_acknowledged_append(db: TestDb) {
     };
     assert!(cp.size >= acked.len() as u64);
     for (index, leaf) in &acked {
-        let p = app.get(&format!("/api/v1/log/proof/inclusion?index={index}&size={}", cp.size)).json();
-        assert_eq!(p["leaf_hash"].as_str().unwrap(), leaf.to_base64(), "entry {index} changed or lost");
-        veche_log::proof::verify_inclusion(leaf, *index, cp.size, &hashes(&p["inclusion_proof"]), &cp.root)
-            .unwrap_or_else(|e| panic!("entry {index}: {e}"));
+        let p = app
+            .get(&format!(
+                "/api/v1/log/proof/inclusion?index={index}&size={}",
+                cp.size
+            ))
+            .json();
+        assert_eq!(
+            p["leaf_hash"].as_str().unwrap(),
+            leaf.to_base64(),
+            "entry {index} changed or lost"
+        );
+        veche_log::proof::verify_inclusion(
+            leaf,
+            *index,
+            cp.size,
+            &hashes(&p["inclusion_proof"]),
+            &cp.root,
+        )
+        .unwrap_or_else(|e| panic!("entry {index}: {e}"));
     }
     assert!(!seen.is_empty());
     for old in &seen {
-        let p = app.get(&format!("/api/v1/log/proof/consistency?from={}&to={}", old.size, cp.size)).json();
-        veche_log::proof::verify_consistency(old.size, cp.size, &old.root, &cp.root, &hashes(&p["consistency_proof"]))
-            .unwrap_or_else(|e| panic!("checkpoint {} not consistent with {}: {e}", old.size, cp.size));
+        let p = app
+            .get(&format!(
+                "/api/v1/log/proof/consistency?from={}&to={}",
+                old.size, cp.size
+            ))
+            .json();
+        veche_log::proof::verify_consistency(
+            old.size,
+            cp.size,
+            &old.root,
+            &cp.root,
+            &hashes(&p["consistency_proof"]),
+        )
+        .unwrap_or_else(|e| {
+            panic!(
+                "checkpoint {} not consistent with {}: {e}",
+                old.size, cp.size
+            )
+        });
     }
     // The log goes on after the crash.
     let next = app.add_jurisdiction("after-crash", 1);
     assert_eq!(next["index"].as_u64().unwrap(), cp.size);
 }
-both_backends!(sigkill_loses_no_acknowledged_append, super::sigkill_loses_no_acknowledged_append);
+both_backends!(
+    sigkill_loses_no_acknowledged_append,
+    super::sigkill_loses_no_acknowledged_append
+);

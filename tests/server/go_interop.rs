@@ -12,12 +12,18 @@ const GOPATH: &str = "/usr/share/gocode";
 
 fn go_available() -> bool {
     Path::new(&format!("{GOPATH}/src/golang.org/x/mod/sumdb/tlog")).exists()
-        && Command::new("go").arg("version").output().is_ok_and(|o| o.status.success())
+        && Command::new("go")
+            .arg("version")
+            .output()
+            .is_ok_and(|o| o.status.success())
 }
 
 fn run_go(prefix: &str, vkey: &str, gocache: &Path) -> String {
     let (ok, stdout, stderr) = try_go(prefix, vkey, gocache);
-    assert!(ok, "Go's sumdb packages rejected the log at {prefix}:\n{stdout}\n{stderr}");
+    assert!(
+        ok,
+        "Go's sumdb packages rejected the log at {prefix}:\n{stdout}\n{stderr}"
+    );
     stdout
 }
 
@@ -47,7 +53,9 @@ fn go_sumdb_note_and_tlog_accept_the_log() {
             std::env::var_os("VECHE_TEST_GO").is_none(),
             "VECHE_TEST_GO is set but go or {GOPATH}/src/golang.org/x/mod is missing"
         );
-        println!("skipped: Go interop: install golang-go and golang-golang-x-mod-dev (VECHE_TEST_GO=1 makes this mandatory)");
+        println!(
+            "skipped: Go interop: install golang-go and golang-golang-x-mod-dev (VECHE_TEST_GO=1 makes this mandatory)"
+        );
         return;
     }
     let db = TestDb::new(Backend::Sqlite, "go interop").unwrap();
@@ -81,7 +89,11 @@ fn go_sumdb_note_and_tlog_accept_the_log() {
         .arg(mirror.path())
         .output()
         .unwrap();
-    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
     let out = run_go(mirror.path().to_str().unwrap(), &app.vkey, gocache.path());
     assert!(out.contains("entries=600"), "{out}");
 
@@ -93,7 +105,10 @@ fn go_sumdb_note_and_tlog_accept_the_log() {
         changed[original.len() / 2] ^= 1;
         std::fs::write(&file, &changed).unwrap();
         let (ok, _, stderr) = try_go(mirror.path().to_str().unwrap(), &app.vkey, gocache.path());
-        assert!(!ok && stderr.contains("FAIL"), "Go accepted a changed {path}");
+        assert!(
+            !ok && stderr.contains("FAIL"),
+            "Go accepted a changed {path}"
+        );
         std::fs::write(&file, &original).unwrap();
     }
 }

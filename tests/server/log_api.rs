@@ -50,10 +50,17 @@ fn log_serves_tiles_bundles_and_receipts(db: TestDb) {
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
     for (index, leaf) in results {
-        assert_eq!(leaves[index as usize], Hash([0; 32]), "index {index} acknowledged twice");
+        assert_eq!(
+            leaves[index as usize],
+            Hash([0; 32]),
+            "index {index} acknowledged twice"
+        );
         leaves[index as usize] = leaf;
     }
     assert!(leaves.iter().all(|l| *l != Hash([0; 32])));
@@ -74,7 +81,10 @@ fn log_serves_tiles_bundles_and_receipts(db: TestDb) {
     let t0 = app.get("/log/tile/0/000");
     assert_eq!(t0.status, 200);
     assert_eq!(t0.body.len(), 256 * 32);
-    assert_eq!(t0.header("cache-control"), Some("public, max-age=31536000, immutable"));
+    assert_eq!(
+        t0.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
     let etag = t0.header("etag").unwrap().to_string();
     for (i, leaf) in leaves.iter().take(256).enumerate() {
         assert_eq!(&t0.body[i * 32..i * 32 + 32], &leaf.0);
@@ -85,10 +95,16 @@ fn log_serves_tiles_bundles_and_receipts(db: TestDb) {
     // A smaller partial is a prefix; a full tile 1 does not exist yet.
     assert_eq!(app.get("/log/tile/0/001.p/3").body, t1.body[..96]);
     app.get("/log/tile/0/001").assert_problem(404, "not-found");
-    app.get("/log/tile/0/001.p/45").assert_problem(404, "not-found");
+    app.get("/log/tile/0/001.p/45")
+        .assert_problem(404, "not-found");
     // Level 1 holds the root of tile 0.
     let l1 = app.get("/log/tile/1/000.p/1");
-    assert_eq!(l1.body, tree.subtree(veche_log::Subtree { level: 8, index: 0 }).unwrap().0);
+    assert_eq!(
+        l1.body,
+        tree.subtree(veche_log::Subtree { level: 8, index: 0 })
+            .unwrap()
+            .0
+    );
 
     // Entry bundles decode to entries whose leaf hashes match.
     let b0 = app.get("/log/tile/entries/000");
@@ -103,36 +119,72 @@ fn log_serves_tiles_bundles_and_receipts(db: TestDb) {
     assert_eq!(decode_bundle(&b1.body).unwrap().len(), 44);
 
     // Conditional request on an immutable tile.
-    let not_modified = crate::common::get_with_header(&app, "/log/tile/0/000", "If-None-Match", &etag);
+    let not_modified =
+        crate::common::get_with_header(&app, "/log/tile/0/000", "If-None-Match", &etag);
     assert_eq!(not_modified, 304);
 
     // Bad tile paths are 400 problems.
-    for bad in ["/log/tile/0/0", "/log/tile/0/000.p/0", "/log/tile/0/000.p/256", "/log/tile/x/000", "/log/tile/0/001/002"] {
+    for bad in [
+        "/log/tile/0/0",
+        "/log/tile/0/000.p/0",
+        "/log/tile/0/000.p/256",
+        "/log/tile/x/000",
+        "/log/tile/0/001/002",
+    ] {
         app.get(bad).assert_problem(400, "invalid-tile-path");
     }
 
     // Receipts verify against their checkpoint.
     let receipt = app.get("/api/v1/log/receipt/257").json();
-    let rcp = verify_checkpoint(receipt["checkpoint"].as_str().unwrap().as_bytes(), &app.vkey).unwrap();
+    let rcp = verify_checkpoint(
+        receipt["checkpoint"].as_str().unwrap().as_bytes(),
+        &app.vkey,
+    )
+    .unwrap();
     assert_eq!(rcp.size, receipt["tree_size"].as_u64().unwrap());
-    let proof: Vec<Hash> = receipt["inclusion_proof"].as_array().unwrap().iter().map(b64hash).collect();
+    let proof: Vec<Hash> = receipt["inclusion_proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(b64hash)
+        .collect();
     let entry = B64.decode(receipt["entry"].as_str().unwrap()).unwrap();
     assert_eq!(veche_log::leaf_hash(&entry), b64hash(&receipt["leaf_hash"]));
     veche_log::proof::verify_inclusion(&leaves[257], 257, rcp.size, &proof, &rcp.root).unwrap();
-    app.get("/api/v1/log/receipt/300").assert_problem(404, "not-found");
-    app.get("/api/v1/log/receipt/abc").assert_problem(400, "invalid-index");
+    app.get("/api/v1/log/receipt/300")
+        .assert_problem(404, "not-found");
+    app.get("/api/v1/log/receipt/abc")
+        .assert_problem(400, "invalid-index");
 
     // Proof endpoints agree with an in-memory tree.
-    let p = app.get("/api/v1/log/proof/consistency?from=100&to=300").json();
-    let proof: Vec<Hash> = p["consistency_proof"].as_array().unwrap().iter().map(b64hash).collect();
-    veche_log::proof::verify_consistency(100, 300, &tree.root_at(100).unwrap(), &cp.root, &proof).unwrap();
+    let p = app
+        .get("/api/v1/log/proof/consistency?from=100&to=300")
+        .json();
+    let proof: Vec<Hash> = p["consistency_proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(b64hash)
+        .collect();
+    veche_log::proof::verify_consistency(100, 300, &tree.root_at(100).unwrap(), &cp.root, &proof)
+        .unwrap();
     let p = app.get("/api/v1/log/proof/inclusion?index=5&size=7").json();
-    let proof: Vec<Hash> = p["inclusion_proof"].as_array().unwrap().iter().map(b64hash).collect();
-    veche_log::proof::verify_inclusion(&leaves[5], 5, 7, &proof, &tree.root_at(7).unwrap()).unwrap();
-    app.get("/api/v1/log/proof/inclusion?index=7&size=7").assert_problem(422, "invalid-proof-request");
-    app.get("/api/v1/log/proof/consistency?from=9&to=8").assert_problem(422, "invalid-proof-request");
-    app.get("/api/v1/log/proof/consistency?from=1&to=100000").assert_problem(404, "not-found");
-    app.get("/api/v1/log/proof/inclusion?index=-1").assert_problem(400, "invalid-query");
+    let proof: Vec<Hash> = p["inclusion_proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(b64hash)
+        .collect();
+    veche_log::proof::verify_inclusion(&leaves[5], 5, 7, &proof, &tree.root_at(7).unwrap())
+        .unwrap();
+    app.get("/api/v1/log/proof/inclusion?index=7&size=7")
+        .assert_problem(422, "invalid-proof-request");
+    app.get("/api/v1/log/proof/consistency?from=9&to=8")
+        .assert_problem(422, "invalid-proof-request");
+    app.get("/api/v1/log/proof/consistency?from=1&to=100000")
+        .assert_problem(404, "not-found");
+    app.get("/api/v1/log/proof/inclusion?index=-1")
+        .assert_problem(400, "invalid-query");
 
     // JSON API.
     let info = app.get("/api/v1/log").json();
@@ -144,13 +196,28 @@ fn log_serves_tiles_bundles_and_receipts(db: TestDb) {
     assert_eq!(page["entries"][0]["index"], 10);
     assert_eq!(page["entries"][0]["kind"], "jurisdiction");
     assert_eq!(page["entries"][0]["leaf_hash"], leaves[10].to_base64());
-    assert!(page["entries"][0]["entry"]["id"].as_str().unwrap().starts_with("region-"));
-    app.get("/api/v1/log/entries?limit=1000").assert_problem(400, "invalid-query");
-    app.get("/api/v1/log/entries?bogus=1").assert_problem(400, "invalid-query");
+    assert!(
+        page["entries"][0]["entry"]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("region-")
+    );
+    app.get("/api/v1/log/entries?limit=1000")
+        .assert_problem(400, "invalid-query");
+    app.get("/api/v1/log/entries?bogus=1")
+        .assert_problem(400, "invalid-query");
     let j = app.get("/api/v1/jurisdictions/region-7").json();
     assert_eq!(j["current"]["population"], 1007);
-    assert_eq!(app.get("/api/v1/jurisdictions").json().as_object().unwrap().len(), 300);
-    app.get("/api/v1/jurisdictions/nowhere").assert_problem(404, "not-found");
+    assert_eq!(
+        app.get("/api/v1/jurisdictions")
+            .json()
+            .as_object()
+            .unwrap()
+            .len(),
+        300
+    );
+    app.get("/api/v1/jurisdictions/nowhere")
+        .assert_problem(404, "not-found");
     app.get("/no/such/page").assert_problem(404, "not-found");
 
     // Restart: same log, same key, same checkpoint.
@@ -160,7 +227,10 @@ fn log_serves_tiles_bundles_and_receipts(db: TestDb) {
     assert_eq!(app.get("/log/checkpoint").body, note_before);
     assert_eq!(app.get("/log/tile/0/000").body, t0.body);
 }
-both_backends!(log_serves_tiles_bundles_and_receipts, super::log_serves_tiles_bundles_and_receipts);
+both_backends!(
+    log_serves_tiles_bundles_and_receipts,
+    super::log_serves_tiles_bundles_and_receipts
+);
 
 fn bad_appends_are_refused_and_change_nothing(db: TestDb) {
     let dir = data_dir();
@@ -168,68 +238,138 @@ fn bad_appends_are_refused_and_change_nothing(db: TestDb) {
     let size = |app: &TestApp| app.get("/api/v1/log").json()["size"].as_u64().unwrap();
     let good = jurisdiction_json("tver-oblast", 1_200_000);
 
-    app.post_json("/api/v1/jurisdictions", &good, None).assert_problem(401, "unauthorized");
-    app.post_json("/api/v1/jurisdictions", &good, Some("wrong-token-wrong-token")).assert_problem(401, "unauthorized");
+    app.post_json("/api/v1/jurisdictions", &good, None)
+        .assert_problem(401, "unauthorized");
+    app.post_json(
+        "/api/v1/jurisdictions",
+        &good,
+        Some("wrong-token-wrong-token"),
+    )
+    .assert_problem(401, "unauthorized");
     let mut zero = good.clone();
     zero["population"] = 0.into();
-    let p = app.post_json("/api/v1/jurisdictions", &zero, Some(OPERATOR_TOKEN)).assert_problem(422, "invalid-field");
+    let p = app
+        .post_json("/api/v1/jurisdictions", &zero, Some(OPERATOR_TOKEN))
+        .assert_problem(422, "invalid-field");
     assert_eq!(p["errors"][0]["field"], "population");
     let mut negative = good.clone();
     negative["population"] = (-5).into();
-    app.post_json("/api/v1/jurisdictions", &negative, Some(OPERATOR_TOKEN)).assert_problem(422, "invalid-body");
+    app.post_json("/api/v1/jurisdictions", &negative, Some(OPERATOR_TOKEN))
+        .assert_problem(422, "invalid-body");
     let mut upper = good.clone();
     upper["id"] = "Tver".into();
-    app.post_json("/api/v1/jurisdictions", &upper, Some(OPERATOR_TOKEN)).assert_problem(422, "invalid-field");
+    app.post_json("/api/v1/jurisdictions", &upper, Some(OPERATOR_TOKEN))
+        .assert_problem(422, "invalid-field");
     let mut bad_date = good.clone();
     bad_date["population_date"] = "2023-02-29".into();
-    app.post_json("/api/v1/jurisdictions", &bad_date, Some(OPERATOR_TOKEN)).assert_problem(422, "invalid-body");
+    app.post_json("/api/v1/jurisdictions", &bad_date, Some(OPERATOR_TOKEN))
+        .assert_problem(422, "invalid-body");
     let mut extra = good.clone();
     extra["mayor"] = "x".into();
-    app.post_json("/api/v1/jurisdictions", &extra, Some(OPERATOR_TOKEN)).assert_problem(422, "invalid-body");
-    app.post_raw("/api/v1/jurisdictions", "application/json", "{not json").assert_problem(400, "invalid-json");
-    app.post_raw("/api/v1/jurisdictions", "text/plain", "{}").assert_problem(415, "unsupported-media-type");
+    app.post_json("/api/v1/jurisdictions", &extra, Some(OPERATOR_TOKEN))
+        .assert_problem(422, "invalid-body");
+    app.post_raw("/api/v1/jurisdictions", "application/json", "{not json")
+        .assert_problem(400, "invalid-json");
+    app.post_raw("/api/v1/jurisdictions", "text/plain", "{}")
+        .assert_problem(415, "unsupported-media-type");
     let huge = format!("{{\"id\":\"{}\"}}", "a".repeat(300 * 1024));
-    app.post_raw("/api/v1/jurisdictions", "application/json", &huge).assert_problem(413, "body-unreadable");
+    app.post_raw("/api/v1/jurisdictions", "application/json", &huge)
+        .assert_problem(413, "body-unreadable");
     crate::common::delete(&app, "/api/v1/jurisdictions").assert_problem(405, "method-not-allowed");
     assert_eq!(size(&app), 0, "nothing was appended");
-    assert_eq!(app.get("/api/v1/jurisdictions").json(), serde_json::json!({}));
+    assert_eq!(
+        app.get("/api/v1/jurisdictions").json(),
+        serde_json::json!({})
+    );
 
     app.add_jurisdiction("tver-oblast", 1_200_000);
-    assert_eq!(app.get("/api/v1/jurisdictions").json()["tver-oblast"]["declarations"], 1);
+    assert_eq!(
+        app.get("/api/v1/jurisdictions").json()["tver-oblast"]["declarations"],
+        1
+    );
 }
-both_backends!(bad_appends_are_refused_and_change_nothing, super::bad_appends_are_refused_and_change_nothing);
+both_backends!(
+    bad_appends_are_refused_and_change_nothing,
+    super::bad_appends_are_refused_and_change_nothing
+);
 
 fn cli_appends_while_the_server_runs(db: TestDb) {
     let dir = data_dir();
     let app = TestApp::start(dir.path(), &db);
     app.add_jurisdiction("first", 10);
     let out = veche_command(dir.path(), &db)
-        .args(["jurisdiction", "add", "--id", "kaliningrad-oblast", "--name-ru", "Калининградская область",
-            "--name-en", "Kaliningrad Oblast", "--population", "1032000", "--source", "Rosstat",
-            "--population-date", "2024-01-01", "--legislature-ru", "Законодательное Собрание",
-            "--legislature-en", "Legislative Assembly"])
+        .args([
+            "jurisdiction",
+            "add",
+            "--id",
+            "kaliningrad-oblast",
+            "--name-ru",
+            "Калининградская область",
+            "--name-en",
+            "Kaliningrad Oblast",
+            "--population",
+            "1032000",
+            "--source",
+            "Rosstat",
+            "--population-date",
+            "2024-01-01",
+            "--legislature-ru",
+            "Законодательное Собрание",
+            "--legislature-en",
+            "Legislative Assembly",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("at log index 1"));
     // The server picks the CLI's entry up and keeps appending after it.
     let second = app.add_jurisdiction("third", 30);
     assert_eq!(second["index"], 2);
     for bad in ["0", "-5", "1e6", "12,000", "lots"] {
         let out = veche_command(dir.path(), &db)
-            .args(["jurisdiction", "add", "--id", "x", "--name-ru", "x", "--name-en", "x",
-                "--population", bad, "--source", "s", "--legislature-ru", "x", "--legislature-en", "x"])
+            .args([
+                "jurisdiction",
+                "add",
+                "--id",
+                "x",
+                "--name-ru",
+                "x",
+                "--name-en",
+                "x",
+                "--population",
+                bad,
+                "--source",
+                "s",
+                "--legislature-ru",
+                "x",
+                "--legislature-en",
+                "x",
+            ])
             .output()
             .unwrap();
         assert!(!out.status.success());
-        assert!(String::from_utf8_lossy(&out.stderr).contains("population"), "{bad}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("population"),
+            "{bad}"
+        );
     }
-    let out = veche_command(dir.path(), &db).args(["jurisdiction", "list"]).output().unwrap();
+    let out = veche_command(dir.path(), &db)
+        .args(["jurisdiction", "list"])
+        .output()
+        .unwrap();
     let listing = String::from_utf8_lossy(&out.stdout);
-    assert!(listing.contains("kaliningrad-oblast") && listing.contains("1032000"), "{listing}");
+    assert!(
+        listing.contains("kaliningrad-oblast") && listing.contains("1032000"),
+        "{listing}"
+    );
     // The origin is fixed at first start.
     let out = std::process::Command::new(bin())
-        .args(["--data-dir"]).arg(dir.path())
+        .args(["--data-dir"])
+        .arg(dir.path())
         .args(["--origin", "other.example"])
         .args(db.url.iter().flat_map(|u| ["--database-url", u.as_str()]))
         .args(["jurisdiction", "list"])
@@ -237,17 +377,37 @@ fn cli_appends_while_the_server_runs(db: TestDb) {
         .unwrap();
     let _ = out; // list does not need the origin; adding does:
     let out = std::process::Command::new(bin())
-        .args(["--data-dir"]).arg(dir.path())
+        .args(["--data-dir"])
+        .arg(dir.path())
         .args(["--origin", "other.example"])
         .args(db.url.iter().flat_map(|u| ["--database-url", u.as_str()]))
-        .args(["jurisdiction", "add", "--id", "y", "--name-ru", "y", "--name-en", "y", "--population", "5",
-            "--source", "s", "--legislature-ru", "y", "--legislature-en", "y"])
+        .args([
+            "jurisdiction",
+            "add",
+            "--id",
+            "y",
+            "--name-ru",
+            "y",
+            "--name-en",
+            "y",
+            "--population",
+            "5",
+            "--source",
+            "s",
+            "--legislature-ru",
+            "y",
+            "--legislature-en",
+            "y",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot change"));
 }
-both_backends!(cli_appends_while_the_server_runs, super::cli_appends_while_the_server_runs);
+both_backends!(
+    cli_appends_while_the_server_runs,
+    super::cli_appends_while_the_server_runs
+);
 
 #[test]
 fn the_log_page_in_both_languages() {

@@ -14,13 +14,18 @@ macro_rules! both_backends {
         mod $name {
             #[test]
             fn sqlite() {
-                if let Some(db) = $crate::common::TestDb::new($crate::common::Backend::Sqlite, stringify!($name)) {
+                if let Some(db) =
+                    $crate::common::TestDb::new($crate::common::Backend::Sqlite, stringify!($name))
+                {
                     $body(db);
                 }
             }
             #[test]
             fn postgres() {
-                if let Some(db) = $crate::common::TestDb::new($crate::common::Backend::Postgres, stringify!($name)) {
+                if let Some(db) = $crate::common::TestDb::new(
+                    $crate::common::Backend::Postgres,
+                    stringify!($name),
+                ) {
                     $body(db);
                 }
             }

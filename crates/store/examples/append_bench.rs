@@ -58,10 +58,12 @@ async fn fresh_store(args: &Args, tag: &str, dir: &std::path::Path) -> (Store, O
             use sqlx::Connection;
             let name = format!("veche_bench_{tag}_{}", std::process::id());
             let mut c = sqlx::PgConnection::connect(admin).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                .execute(&mut c)
-                .await
-                .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut c)
+            .await
+            .unwrap();
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&mut c)
                 .await
@@ -77,9 +79,11 @@ async fn drop_db(args: &Args, name: Option<String>) {
     if let (Some(admin), Some(name)) = (&args.database_url, name) {
         use sqlx::Connection;
         let mut c = sqlx::PgConnection::connect(admin).await.unwrap();
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-            .execute(&mut c)
-            .await;
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut c)
+        .await;
     }
 }
 
@@ -94,7 +98,11 @@ async fn main() {
         entries.len(),
         bytes / entries.len(),
         args.clients,
-        if args.database_url.is_some() { "PostgreSQL" } else { "SQLite" }
+        if args.database_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
     );
 
     // 1. The sequencer, fed by many concurrent single-entry appends.
@@ -152,7 +160,11 @@ async fn main() {
 
     let seq_rate = args.entries as f64 / seq_secs;
     let base_rate = args.entries as f64 / base_secs;
-    println!("sequencer (durable, group commit): {seq_rate:>10.0} entries/s  p50 {:.1} ms  p99 {:.1} ms", pct(0.5), pct(0.99));
+    println!(
+        "sequencer (durable, group commit): {seq_rate:>10.0} entries/s  p50 {:.1} ms  p99 {:.1} ms",
+        pct(0.5),
+        pct(0.99)
+    );
     println!("baseline  (plain INSERT, same tx): {base_rate:>10.0} entries/s");
     println!("ratio sequencer/baseline: {:.2}", seq_rate / base_rate);
 }

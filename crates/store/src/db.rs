@@ -144,7 +144,9 @@ impl Store {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;
-        sqlx::migrate!("../../migrations/postgres").run(&pool).await?;
+        sqlx::migrate!("../../migrations/postgres")
+            .run(&pool)
+            .await?;
         Ok(Self {
             backend: Backend::Postgres(pool),
         })
@@ -328,26 +330,22 @@ impl Store {
                  SELECT $1, $2, $3, $4 FROM log_state WHERE id = 1 AND size = $1 AND root = $2 \
                  ON CONFLICT (size) DO NOTHING";
         let done = match &self.backend {
-            Backend::Sqlite(p) => {
-                sqlx::query(q)
-                    .bind(to_i64(cp.size))
-                    .bind(cp.root.0.to_vec())
-                    .bind(&cp.note)
-                    .bind(to_i64(cp.created_ms))
-                    .execute(p)
-                    .await?
-                    .rows_affected()
-            }
-            Backend::Postgres(p) => {
-                sqlx::query(q)
-                    .bind(to_i64(cp.size))
-                    .bind(cp.root.0.to_vec())
-                    .bind(&cp.note)
-                    .bind(to_i64(cp.created_ms))
-                    .execute(p)
-                    .await?
-                    .rows_affected()
-            }
+            Backend::Sqlite(p) => sqlx::query(q)
+                .bind(to_i64(cp.size))
+                .bind(cp.root.0.to_vec())
+                .bind(&cp.note)
+                .bind(to_i64(cp.created_ms))
+                .execute(p)
+                .await?
+                .rows_affected(),
+            Backend::Postgres(p) => sqlx::query(q)
+                .bind(to_i64(cp.size))
+                .bind(cp.root.0.to_vec())
+                .bind(&cp.note)
+                .bind(to_i64(cp.created_ms))
+                .execute(p)
+                .await?
+                .rows_affected(),
         };
         Ok(done == 1)
     }
@@ -376,10 +374,7 @@ impl Store {
                     }
                     let mut q = sqlx::query(AssertSqlSafe(sql));
                     for e in chunk {
-                        q = q
-                            .bind(to_i64(idx))
-                            .bind(entry_kind(e))
-                            .bind(e.as_slice());
+                        q = q.bind(to_i64(idx)).bind(entry_kind(e)).bind(e.as_slice());
                         idx += 1;
                     }
                     q.execute(&mut *tx).await?;
@@ -486,15 +481,17 @@ impl Store {
             Backend::Sqlite(p) => sqlx::query_as(q).bind(i32::from(kind)).fetch_all(p).await?,
             Backend::Postgres(p) => sqlx::query_as(q).bind(i32::from(kind)).fetch_all(p).await?,
         };
-        rows.into_iter()
-            .map(|(i, d)| Ok((to_u64(i)?, d)))
-            .collect()
+        rows.into_iter().map(|(i, d)| Ok((to_u64(i)?, d))).collect()
     }
 
     /// Inserts entries in one transaction with no tree work: the baseline
     /// the append benchmark compares the sequencer with.
     #[doc(hidden)]
-    pub async fn insert_entries_baseline(&self, base: u64, entries: &[Vec<u8>]) -> Result<(), StoreError> {
+    pub async fn insert_entries_baseline(
+        &self,
+        base: u64,
+        entries: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
         let batch = Batch {
             base_size: base,
             entries,

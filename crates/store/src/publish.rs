@@ -39,9 +39,9 @@ pub async fn read_path(store: &Store, path: &TilePath) -> Result<Option<Vec<u8>>
                 return Ok(None);
             }
             let refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
-            tiles::encode_bundle(&refs)
-                .map(Some)
-                .map_err(|e| StoreError::Corrupt(format!("stored entry does not fit a bundle: {e}")))
+            tiles::encode_bundle(&refs).map(Some).map_err(|e| {
+                StoreError::Corrupt(format!("stored entry does not fit a bundle: {e}"))
+            })
         }
     }
 }
@@ -126,7 +126,9 @@ pub async fn inclusion_proof(
     let ranges = veche_log::proof::inclusion_ranges(index, size);
     let mut reader = SubtreeReader::new(store);
     reader.load(&ranges).await?;
-    Ok(veche_log::proof::inclusion_proof(index, size, &mut |st| reader.get(st))?)
+    Ok(veche_log::proof::inclusion_proof(index, size, &mut |st| {
+        reader.get(st)
+    })?)
 }
 
 /// The RFC 9162 consistency proof between tree sizes `old` and `new`.
@@ -142,7 +144,9 @@ pub async fn consistency_proof(
     let ranges = veche_log::proof::consistency_ranges(old, new);
     let mut reader = SubtreeReader::new(store);
     reader.load(&ranges).await?;
-    Ok(veche_log::proof::consistency_proof(old, new, &mut |st| reader.get(st))?)
+    Ok(veche_log::proof::consistency_proof(old, new, &mut |st| {
+        reader.get(st)
+    })?)
 }
 
 /// The root hash of the tree at any committed `size`.
