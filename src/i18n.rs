@@ -72,6 +72,24 @@ impl Lang {
         Lang::Ru
     }
 
+    /// A whole number with the language's digit grouping:
+    /// `1 032 000` (with a no-break space) in Russian, `1,032,000` in English.
+    pub fn number(self, n: u64) -> String {
+        let sep = match self {
+            Lang::Ru => '\u{a0}',
+            Lang::En => ',',
+        };
+        let digits = n.to_string();
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(sep);
+            }
+            out.push(c);
+        }
+        out
+    }
+
     pub fn texts(self) -> &'static Texts {
         match self {
             Lang::Ru => &RU,
@@ -139,7 +157,7 @@ pub static RU: Texts = Texts {
     receipt: "квитанция",
     verify_heading: "Как проверить журнал",
     verify_intro: "Проверка не требует доверия к оператору: программа veche-verify скачивает журнал и сама пересчитывает все хеши и подписи.",
-    verify_install: "Установите проверяющую программу из исходного кода Вече:",
+    verify_install: "Установите проверяющую программу из исходного кода Вече (в его каталоге):",
     verify_checkpoint: "Проверьте подпись контрольной точки и что журнал не переписан с прошлой проверки:",
     verify_audit: "Полная проверка: все плитки, все записи, корень дерева и состояние:",
     verify_receipt: "Проверьте квитанцию о своей записи:",
@@ -174,7 +192,7 @@ pub static EN: Texts = Texts {
     receipt: "receipt",
     verify_heading: "How to verify the log",
     verify_intro: "You do not need to trust the operator: the veche-verify program downloads the log and recomputes every hash and signature itself.",
-    verify_install: "Install the verifier from Veche's source code:",
+    verify_install: "Install the verifier from Veche's source code (in its directory):",
     verify_checkpoint: "Check the checkpoint's signature, and that the log was not rewritten since your last check:",
     verify_audit: "Full audit: every tile, every entry, the tree root and the state:",
     verify_receipt: "Check the receipt for your entry:",
@@ -185,3 +203,36 @@ pub static EN: Texts = Texts {
     legislature: "legislature",
     footer: "Veche is open source. Log: RFC 6962 / RFC 9162, C2SP signed-note, tlog-checkpoint, tlog-tiles.",
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn numbers_are_grouped_per_language() {
+        assert_eq!(Lang::En.number(1_032_000), "1,032,000");
+        assert_eq!(Lang::Ru.number(1_032_000), "1\u{a0}032\u{a0}000");
+        assert_eq!(Lang::En.number(999), "999");
+        assert_eq!(Lang::En.number(0), "0");
+        assert_eq!(Lang::En.number(1000), "1,000");
+    }
+
+    #[test]
+    fn language_negotiation() {
+        let mut h = HeaderMap::new();
+        assert_eq!(Lang::negotiate(None, &h), Lang::Ru);
+        h.insert(
+            header::ACCEPT_LANGUAGE,
+            HeaderValue::from_static("de-DE,en;q=0.8,ru;q=0.5"),
+        );
+        assert_eq!(Lang::negotiate(None, &h), Lang::En);
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=b; veche_lang=ru"),
+        );
+        assert_eq!(Lang::negotiate(None, &h), Lang::Ru);
+        assert_eq!(Lang::negotiate(Some("en"), &h), Lang::En);
+        assert_eq!(Lang::negotiate(Some("fr"), &h), Lang::Ru);
+    }
+}

@@ -51,7 +51,11 @@ fn summarize(entry: &Entry, lang: Lang) -> (String, String) {
                 t.kind_jurisdiction.to_string(),
                 format!(
                     "{name} ({}) — {}: {} ({}); {}: {legislature}",
-                    j.id, t.population, j.population, j.population_date, t.legislature
+                    j.id,
+                    t.population,
+                    lang.number(j.population),
+                    j.population_date,
+                    t.legislature
                 ),
             )
         }

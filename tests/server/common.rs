@@ -24,6 +24,13 @@ pub struct TestDb {
     name: String,
 }
 
+/// Prints `skipped: …` where it is seen: straight to stderr, past the test
+/// harness's capture of `println!`.
+pub fn skip(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "skipped: {why}");
+}
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -45,8 +52,13 @@ impl TestDb {
                 name: String::new(),
             }),
             Backend::Postgres => {
-                let Ok(admin) = std::env::var("VECHE_TEST_DATABASE_URL") else {
-                    println!("skipped: {test} on PostgreSQL: VECHE_TEST_DATABASE_URL is not set");
+                let Some(admin) = std::env::var("VECHE_TEST_DATABASE_URL")
+                    .ok()
+                    .filter(|v| !v.is_empty())
+                else {
+                    skip(&format!(
+                        "{test} on PostgreSQL: VECHE_TEST_DATABASE_URL is not set"
+                    ));
                     return None;
                 };
                 let name = format!(
