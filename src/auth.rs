@@ -6,8 +6,6 @@
 //! memory, and comparison is of hashes in constant time.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -35,15 +33,7 @@ impl OperatorToken {
         let mut bytes = [0u8; 32];
         OsRng.fill_bytes(&mut bytes);
         let secret = URL_SAFE_NO_PAD.encode(bytes);
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .with_context(|| format!("creating {}", path.display()))?;
-        f.write_all(secret.as_bytes())?;
-        f.write_all(b"\n")?;
-        f.sync_all()?;
+        crate::config::write_secret_file(&path, &secret)?;
         Self::from_secret(&secret)
     }
 

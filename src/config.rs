@@ -239,17 +239,24 @@ pub fn load_or_create_key(data_dir: &Path, origin: &str) -> Result<LogSigner> {
     }
     ensure_private_dir(data_dir)?;
     let (signer, skey) = LogSigner::generate(origin);
+    write_secret_file(&path, &skey)?;
+    tracing::info!(path = %path.display(), "created a new log signing key");
+    Ok(signer)
+}
+
+/// Creates `path` with mode 0600 holding `secret` and a newline, durably;
+/// refuses to overwrite an existing file.
+pub fn write_secret_file(path: &Path, secret: &str) -> Result<()> {
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(&path)
+        .open(path)
         .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(skey.as_bytes())?;
+    file.write_all(secret.as_bytes())?;
     file.write_all(b"\n")?;
     file.sync_all()?;
-    tracing::info!(path = %path.display(), "created a new log signing key");
-    Ok(signer)
+    Ok(())
 }
 
 fn check_key_name(signer: LogSigner, origin: &str, source: &str) -> Result<LogSigner> {

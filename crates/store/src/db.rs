@@ -104,6 +104,31 @@ fn to_hash(bytes: &[u8]) -> Result<Hash, StoreError> {
     Ok(Hash(arr))
 }
 
+/// The end of a batch transaction, the same SQL on both backends: the new
+/// tree state, the checkpoint if one goes with the batch, and COMMIT.
+macro_rules! finish_batch {
+    ($tx:ident, $batch:ident, $new_size:ident) => {
+        sqlx::query("UPDATE log_state SET size = $1, root = $2 WHERE id = 1")
+            .bind(to_i64($new_size))
+            .bind($batch.new_root.0.to_vec())
+            .execute(&mut *$tx)
+            .await?;
+        if let Some(cp) = $batch.checkpoint {
+            sqlx::query(
+                "INSERT INTO log_checkpoints (size, root, note, created_ms) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING",
+            )
+            .bind(to_i64(cp.size))
+            .bind(cp.root.0.to_vec())
+            .bind(&cp.note)
+            .bind(to_i64(cp.created_ms))
+            .execute(&mut *$tx)
+            .await?;
+        }
+        $tx.commit().await?;
+    };
+}
+
 /// Rows per multi-row INSERT on SQLite: full chunks reuse one cached statement.
 const SQLITE_INSERT_CHUNK: usize = 256;
 
@@ -391,24 +416,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 }
-                sqlx::query("UPDATE log_state SET size = $1, root = $2 WHERE id = 1")
-                    .bind(to_i64(new_size))
-                    .bind(batch.new_root.0.to_vec())
-                    .execute(&mut *tx)
-                    .await?;
-                if let Some(cp) = batch.checkpoint {
-                    sqlx::query(
-                        "INSERT INTO log_checkpoints (size, root, note, created_ms) \
-                         VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING",
-                    )
-                    .bind(to_i64(cp.size))
-                    .bind(cp.root.0.to_vec())
-                    .bind(&cp.note)
-                    .bind(to_i64(cp.created_ms))
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                tx.commit().await?;
+                finish_batch!(tx, batch, new_size);
             }
             Backend::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
@@ -451,24 +459,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 }
-                sqlx::query("UPDATE log_state SET size = $1, root = $2 WHERE id = 1")
-                    .bind(to_i64(new_size))
-                    .bind(batch.new_root.0.to_vec())
-                    .execute(&mut *tx)
-                    .await?;
-                if let Some(cp) = batch.checkpoint {
-                    sqlx::query(
-                        "INSERT INTO log_checkpoints (size, root, note, created_ms) \
-                         VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING",
-                    )
-                    .bind(to_i64(cp.size))
-                    .bind(cp.root.0.to_vec())
-                    .bind(&cp.note)
-                    .bind(to_i64(cp.created_ms))
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                tx.commit().await?;
+                finish_batch!(tx, batch, new_size);
             }
         }
         Ok(())
