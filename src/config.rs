@@ -56,6 +56,9 @@ pub enum Command {
     /// The public log.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Staff accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -73,6 +76,21 @@ pub struct ServeArgs {
     /// Most entries the sequencer commits in one transaction.
     #[arg(long, env = "VECHE_MAX_BATCH", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub max_batch: u32,
+    /// How long a sign-in lasts (e.g. 12h is `720m`).
+    #[arg(long, env = "VECHE_SESSION_TTL", default_value = "720m", value_parser = parse_duration)]
+    pub session_ttl: Duration,
+    /// Argon2id cost for roll and code hashes: `production`, or `test` (fast
+    /// and weak: only for tests).
+    #[arg(long, env = "VECHE_ARGON2", value_enum, default_value_t = Argon2Profile::Production)]
+    pub argon2: Argon2Profile,
+    #[command(flatten)]
+    pub limits: crate::limits::LimitArgs,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Argon2Profile {
+    Production,
+    Test,
 }
 
 impl Default for ServeArgs {
@@ -82,6 +100,9 @@ impl Default for ServeArgs {
             public_url: None,
             checkpoint_interval: Duration::from_secs(1),
             max_batch: 4096,
+            session_ttl: Duration::from_secs(12 * 3600),
+            argon2: Argon2Profile::Production,
+            limits: crate::limits::LimitArgs::default(),
         }
     }
 }
@@ -95,6 +116,29 @@ pub enum JurisdictionCommand {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Print a one-time link that creates a staff account with a passkey.
+    Invite {
+        /// admin, registrar, moderator, clerk or organiser.
+        #[arg(long)]
+        role: String,
+        /// The jurisdiction a registrar or clerk works for.
+        #[arg(long)]
+        jurisdiction: Option<String>,
+        /// The service's public URL, for the link.
+        #[arg(
+            long,
+            env = "VECHE_PUBLIC_URL",
+            default_value = "http://localhost:8080"
+        )]
+        public_url: String,
+        /// How long the link stays valid.
+        #[arg(long, default_value = "4320m", value_parser = parse_duration)]
+        valid_for: Duration,
     },
 }
 
@@ -257,6 +301,55 @@ pub fn write_secret_file(path: &Path, secret: &str) -> Result<()> {
     file.write_all(b"\n")?;
     file.sync_all()?;
     Ok(())
+}
+
+/// The WebAuthn relying party for a public URL: RP ID = its host, the one
+/// allowed origin = its scheme, host and port.
+pub fn relying_party(public_url: &str) -> Result<veche_passkey::RelyingParty> {
+    let rest = public_url
+        .strip_prefix("https://")
+        .or_else(|| public_url.strip_prefix("http://"))
+        .with_context(|| {
+            format!("public URL `{public_url}` must start with http:// or https://")
+        })?;
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+    let scheme_len = public_url.len() - rest.len();
+    let origin = format!("{}{authority}", &public_url[..scheme_len]);
+    veche_passkey::RelyingParty::new(host.to_ascii_lowercase(), "Veche", vec![origin])
+        .map_err(|e| anyhow::anyhow!("passkeys cannot work at {public_url}: {e} (use http://localhost:PORT or an https URL with a domain)"))
+}
+
+/// The Argon2id hasher for the roll and enrolment codes, with the pepper
+/// from `VECHE_PEPPER` or `<data-dir>/pepper` (created, 0600).
+pub fn identity_hasher(
+    data_dir: &Path,
+    profile: Argon2Profile,
+) -> Result<veche_roll::IdentityHasher> {
+    let pepper = match std::env::var("VECHE_PEPPER") {
+        Ok(p) => {
+            veche_roll::Pepper::parse(p.trim()).map_err(|e| anyhow::anyhow!("VECHE_PEPPER: {e}"))?
+        }
+        Err(_) => {
+            let path = data_dir.join("pepper");
+            if path.exists() {
+                let text = fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                veche_roll::Pepper::parse(text.trim())
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            } else {
+                ensure_private_dir(data_dir)?;
+                let pepper = veche_roll::Pepper::generate();
+                write_secret_file(&path, &pepper.expose_hex())?;
+                pepper
+            }
+        }
+    };
+    let params = match profile {
+        Argon2Profile::Production => veche_roll::HashParams::production(),
+        Argon2Profile::Test => veche_roll::HashParams::fast_for_tests(),
+    };
+    veche_roll::IdentityHasher::new(pepper, params).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn check_key_name(signer: LogSigner, origin: &str, source: &str) -> Result<LogSigner> {

@@ -1,10 +1,12 @@
 //! The two languages of the web interface, Russian and English.
 //!
 //! The language comes from `?lang=ru|en`, else the `veche_lang` cookie, else
-//! the browser's `Accept-Language`, else Russian. Texts live in one table per
-//! language so a missing translation is a compile error.
+//! the browser's `Accept-Language`, else Russian. Texts live in Fluent
+//! catalogues, `locales/ru/*.ftl` and `locales/en/*.ftl`; a test checks that
+//! every key a template uses exists in both.
 
 use axum::http::{HeaderMap, header};
+use fluent_templates::Loader;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
@@ -90,119 +92,49 @@ impl Lang {
         out
     }
 
-    pub fn texts(self) -> &'static Texts {
+    pub fn langid(self) -> unic_langid::LanguageIdentifier {
         match self {
-            Lang::Ru => &RU,
-            Lang::En => &EN,
+            Lang::Ru => unic_langid::langid!("ru"),
+            Lang::En => unic_langid::langid!("en"),
         }
     }
 }
 
-/// Every text of the log page.
-pub struct Texts {
-    pub switch_to: &'static str,
-    pub skip_to_content: &'static str,
-    pub service_name: &'static str,
-    pub tagline: &'static str,
-    pub log_heading: &'static str,
-    pub log_intro: &'static str,
-    pub origin: &'static str,
-    pub size: &'static str,
-    pub root_hash: &'static str,
-    pub vkey: &'static str,
-    pub checkpoint_heading: &'static str,
-    pub checkpoint_help: &'static str,
-    pub entries_heading: &'static str,
-    pub no_entries: &'static str,
-    pub col_index: &'static str,
-    pub col_time: &'static str,
-    pub col_kind: &'static str,
-    pub col_content: &'static str,
-    pub col_leaf: &'static str,
-    pub receipt: &'static str,
-    pub verify_heading: &'static str,
-    pub verify_intro: &'static str,
-    pub verify_install: &'static str,
-    pub verify_checkpoint: &'static str,
-    pub verify_audit: &'static str,
-    pub verify_receipt: &'static str,
-    pub open_data_heading: &'static str,
-    pub open_data_intro: &'static str,
-    pub kind_jurisdiction: &'static str,
-    pub population: &'static str,
-    pub legislature: &'static str,
-    pub footer: &'static str,
+fluent_templates::static_loader! {
+    static LOCALES = {
+        locales: "./locales",
+        fallback_language: "ru",
+        // Texts go into HTML; Unicode isolation marks would show up in attributes.
+        customise: |bundle| bundle.set_use_isolating(false),
+    };
 }
 
-pub static RU: Texts = Texts {
-    switch_to: "English",
-    skip_to_content: "Перейти к содержанию",
-    service_name: "Вече",
-    tagline: "Петиции и голосования, которые может проверить каждый",
-    log_heading: "Публичный журнал",
-    log_intro: "Каждое действие в Вече — юрисдикции и их население, петиции, подписи, голосования, ответы законодательного собрания — записывается в один журнал, в который можно только добавлять. Журнал подписан ключом оператора, и любой может скачать его целиком и проверить.",
-    origin: "Имя журнала",
-    size: "Записей",
-    root_hash: "Корневой хеш",
-    vkey: "Ключ проверки",
-    checkpoint_heading: "Последняя контрольная точка",
-    checkpoint_help: "Подписанная контрольная точка фиксирует размер журнала и его корневой хеш (формат C2SP tlog-checkpoint).",
-    entries_heading: "Последние записи",
-    no_entries: "В журнале пока нет записей.",
-    col_index: "№",
-    col_time: "Время (UTC)",
-    col_kind: "Тип",
-    col_content: "Содержание",
-    col_leaf: "Хеш листа",
-    receipt: "квитанция",
-    verify_heading: "Как проверить журнал",
-    verify_intro: "Проверка не требует доверия к оператору: программа veche-verify скачивает журнал и сама пересчитывает все хеши и подписи.",
-    verify_install: "Установите проверяющую программу из исходного кода Вече (в его каталоге):",
-    verify_checkpoint: "Проверьте подпись контрольной точки и что журнал не переписан с прошлой проверки:",
-    verify_audit: "Полная проверка: все плитки, все записи, корень дерева и состояние:",
-    verify_receipt: "Проверьте квитанцию о своей записи:",
-    open_data_heading: "Открытые данные",
-    open_data_intro: "Журнал публикуется в формате C2SP tlog-tiles и как JSON:",
-    kind_jurisdiction: "юрисдикция",
-    population: "население",
-    legislature: "законодательный орган",
-    footer: "Вече — открытый исходный код. Журнал: RFC 6962 / RFC 9162, C2SP signed-note, tlog-checkpoint, tlog-tiles.",
-};
+/// Looks texts up in one language's Fluent catalogue (`locales/<lang>/*.ftl`).
+#[derive(Clone, Copy, Debug)]
+pub struct Tr(pub Lang);
 
-pub static EN: Texts = Texts {
-    switch_to: "Русский",
-    skip_to_content: "Skip to main content",
-    service_name: "Veche",
-    tagline: "Petitions and votes that anyone can check",
-    log_heading: "The public log",
-    log_intro: "Everything that happens in Veche — jurisdictions and their populations, petitions, signatures, votes, the legislature's answers — is written to one log that can only be appended to. The operator signs it, and anyone can download all of it and check it.",
-    origin: "Log name",
-    size: "Entries",
-    root_hash: "Root hash",
-    vkey: "Verifier key",
-    checkpoint_heading: "Latest checkpoint",
-    checkpoint_help: "A signed checkpoint fixes the log's size and root hash (C2SP tlog-checkpoint format).",
-    entries_heading: "Latest entries",
-    no_entries: "The log has no entries yet.",
-    col_index: "No.",
-    col_time: "Time (UTC)",
-    col_kind: "Kind",
-    col_content: "Content",
-    col_leaf: "Leaf hash",
-    receipt: "receipt",
-    verify_heading: "How to verify the log",
-    verify_intro: "You do not need to trust the operator: the veche-verify program downloads the log and recomputes every hash and signature itself.",
-    verify_install: "Install the verifier from Veche's source code (in its directory):",
-    verify_checkpoint: "Check the checkpoint's signature, and that the log was not rewritten since your last check:",
-    verify_audit: "Full audit: every tile, every entry, the tree root and the state:",
-    verify_receipt: "Check the receipt for your entry:",
-    open_data_heading: "Open data",
-    open_data_intro: "The log is published as C2SP tlog-tiles and as JSON:",
-    kind_jurisdiction: "jurisdiction",
-    population: "population",
-    legislature: "legislature",
-    footer: "Veche is open source. Log: RFC 6962 / RFC 9162, C2SP signed-note, tlog-checkpoint, tlog-tiles.",
-};
+impl Tr {
+    /// The text for `key`; a missing key is a bug caught by the tests, and
+    /// shows as the key itself rather than failing the page.
+    pub fn t(&self, key: &str) -> String {
+        LOCALES
+            .try_lookup(&self.0.langid(), key)
+            .unwrap_or_else(|| key.to_string())
+    }
+
+    #[cfg(test)]
+    pub fn has(&self, key: &str) -> bool {
+        LOCALES.try_lookup(&self.0.langid(), key).is_some()
+    }
+
+    pub fn lang(&self) -> &'static str {
+        self.0.code()
+    }
+
+    pub fn other_lang(&self) -> &'static str {
+        self.0.other().code()
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -216,6 +148,56 @@ mod tests {
         assert_eq!(Lang::En.number(999), "999");
         assert_eq!(Lang::En.number(0), "0");
         assert_eq!(Lang::En.number(1000), "1,000");
+    }
+
+    /// Every `tr.t("key")` in the templates and every `t("key")` in the
+    /// code exists in both catalogues, and both catalogues have the same keys.
+    #[test]
+    fn every_text_exists_in_both_languages() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut keys = std::collections::BTreeSet::new();
+        let re_like = |text: &str, keys: &mut std::collections::BTreeSet<String>| {
+            for marker in ["tr.t(\"", "tr.t_args(\"", ".t(\""] {
+                for part in text.split(marker).skip(1) {
+                    if let Some(end) = part.find('"') {
+                        keys.insert(part[..end].to_string());
+                    }
+                }
+            }
+        };
+        for dir in ["templates", "src"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_file() {
+                    re_like(&std::fs::read_to_string(&path).unwrap(), &mut keys);
+                }
+            }
+        }
+        keys.remove("key");
+        assert!(keys.len() > 20, "found only {keys:?}");
+        for key in &keys {
+            for lang in [Lang::Ru, Lang::En] {
+                assert!(
+                    Tr(lang).has(key),
+                    "`{key}` is missing in locales/{}",
+                    lang.code()
+                );
+            }
+        }
+        let catalogue_keys = |lang: &str| -> std::collections::BTreeSet<String> {
+            std::fs::read_dir(root.join("locales").join(lang))
+                .unwrap()
+                .flat_map(|e| {
+                    std::fs::read_to_string(e.unwrap().path())
+                        .unwrap()
+                        .lines()
+                        .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim().to_string()))
+                        .filter(|k| !k.starts_with('#') && !k.is_empty() && !k.starts_with(' '))
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        assert_eq!(catalogue_keys("ru"), catalogue_keys("en"));
     }
 
     #[test]

@@ -5,19 +5,28 @@
 //! PostgreSQL. `veche jurisdiction add|list` and `veche log export DIR` work
 //! on the same database, also while the server runs.
 
+// `Problem` (RFC 9457 body) is the error of every handler; it is built only
+// on the error path, so its size (about 150 bytes) costs nothing that
+// boxing would save.
+#![allow(clippy::result_large_err)]
+
 mod auth;
 mod config;
 mod i18n;
+mod identity_api;
 mod jurisdictions;
+mod limits;
 mod log_api;
 mod pages;
 mod problem;
+mod roll_api;
 mod server;
+mod session;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use config::{Cli, Command, JurisdictionCommand, LogCommand, ServeArgs};
+use config::{AdminCommand, Cli, Command, JurisdictionCommand, LogCommand, ServeArgs};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -55,6 +64,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Jurisdiction(JurisdictionCommand::List { json })) => {
             jurisdictions::list_cli(&cli.storage, json).await
+        }
+        Some(Command::Admin(AdminCommand::Invite {
+            role,
+            jurisdiction,
+            public_url,
+            valid_for,
+        })) => {
+            let store = cli.storage.open_store().await?;
+            let link = identity_api::create_invite(
+                &store,
+                public_url.trim_end_matches('/'),
+                &role,
+                jurisdiction.as_deref(),
+                None,
+                valid_for.as_millis() as u64,
+            )
+            .await
+            .map_err(|p| anyhow::anyhow!("{}", p.detail))?;
+            store.close().await;
+            println!(
+                "One-time staff invite ({role}); open it in a browser to register a passkey:\n{link}"
+            );
+            Ok(())
         }
         Some(Command::Log(LogCommand::Export { dir })) => {
             let store = cli.storage.open_store().await?;

@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use veche_entry::{Entry, Payload};
 
-use crate::i18n::{Lang, Texts};
+use crate::i18n::{Lang, Tr};
 use crate::problem::Problem;
 use crate::server::AppState;
 
@@ -27,9 +27,7 @@ pub struct EntryRow {
 #[derive(Template)]
 #[template(path = "index.html")]
 pub struct IndexPage<'a> {
-    pub t: &'static Texts,
-    pub lang: &'static str,
-    pub other_lang: &'static str,
+    pub tr: Tr,
     pub origin: &'a str,
     pub vkey: &'a str,
     pub size: u64,
@@ -40,7 +38,7 @@ pub struct IndexPage<'a> {
 }
 
 fn summarize(entry: &Entry, lang: Lang) -> (String, String) {
-    let t = lang.texts();
+    let tr = Tr(lang);
     match &entry.payload {
         Payload::Jurisdiction(j) => {
             let (name, legislature) = match lang {
@@ -48,14 +46,14 @@ fn summarize(entry: &Entry, lang: Lang) -> (String, String) {
                 Lang::En => (&j.name_en, &j.legislature_en),
             };
             (
-                t.kind_jurisdiction.to_string(),
+                tr.t("kind-jurisdiction"),
                 format!(
                     "{name} ({}) — {}: {} ({}); {}: {legislature}",
                     j.id,
-                    t.population,
+                    tr.t("population"),
                     lang.number(j.population),
                     j.population_date,
-                    t.legislature
+                    tr.t("legislature")
                 ),
             )
         }
@@ -101,9 +99,7 @@ pub async fn index(
         .collect();
     entries.reverse();
     let page = IndexPage {
-        t: lang.texts(),
-        lang: lang.code(),
-        other_lang: lang.other().code(),
+        tr: Tr(lang),
         origin: &state.origin,
         vkey: &state.vkey,
         size: cp.size,

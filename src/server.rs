@@ -8,14 +8,14 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{delete, get, post, put};
 use tower_http::trace::TraceLayer;
 use veche_log::checkpoint::LogSigner;
 use veche_store::{LogHandle, Sequencer, SequencerConfig, Store, SystemClock};
 
 use crate::config::{ServeArgs, StorageArgs, load_or_create_key, origin_from_url, resolve_origin};
 use crate::problem::Problem;
-use crate::{auth, jurisdictions, log_api, pages};
+use crate::{auth, identity_api, jurisdictions, limits, log_api, pages, roll_api};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -27,6 +27,9 @@ pub struct AppState {
     pub public_url: Arc<str>,
     pub operator: auth::OperatorToken,
     pub checkpoint_interval: Duration,
+    pub identity: identity_api::Identity,
+    pub limits: limits::Limits,
+    pub session_ttl: Duration,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -49,6 +52,56 @@ pub fn router(state: AppState) -> Router {
             get(jurisdictions::list).post(jurisdictions::create),
         )
         .route("/api/v1/jurisdictions/{id}", get(jurisdictions::show))
+        .route(
+            "/api/v1/enrolment/options",
+            post(identity_api::enrolment_options),
+        )
+        .route(
+            "/api/v1/enrolment/finish",
+            post(identity_api::enrolment_finish),
+        )
+        .route(
+            "/api/v1/session/options",
+            post(identity_api::session_options),
+        )
+        .route("/api/v1/session/finish", post(identity_api::session_finish))
+        .route("/api/v1/session", delete(identity_api::sign_out))
+        .route("/api/v1/me", get(identity_api::me))
+        .route("/api/v1/me/passkeys", get(identity_api::passkeys))
+        .route(
+            "/api/v1/me/passkeys/options",
+            post(identity_api::add_passkey_options),
+        )
+        .route(
+            "/api/v1/me/passkeys/finish",
+            post(identity_api::add_passkey_finish),
+        )
+        .route(
+            "/api/v1/me/passkeys/{id}/revoke/options",
+            post(identity_api::revoke_passkey_options),
+        )
+        .route(
+            "/api/v1/me/passkeys/{id}/revoke",
+            post(identity_api::revoke_passkey),
+        )
+        .route(
+            "/api/v1/jurisdictions/{id}/roll",
+            put(roll_api::put_roll).layer(DefaultBodyLimit::max(roll_api::MAX_ROLL_BYTES)),
+        )
+        .route(
+            "/api/v1/jurisdictions/{id}/enrolment-codes",
+            post(roll_api::issue_codes),
+        )
+        .route("/api/v1/staff", get(identity_api::staff_list))
+        .route("/api/v1/staff/invites", post(identity_api::invite))
+        .route(
+            "/api/v1/staff/invite/options",
+            post(identity_api::accept_invite_options),
+        )
+        .route(
+            "/api/v1/staff/invite/finish",
+            post(identity_api::accept_invite_finish),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(256 * 1024))
@@ -94,6 +147,13 @@ pub async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<()> {
     let signer = load_or_create_key(&storage.data_dir, &origin)?;
     let vkey = signer.vkey();
     let operator = auth::OperatorToken::load_or_create(&storage.data_dir)?;
+    let identity = identity_api::Identity {
+        rp: Arc::new(crate::config::relying_party(&public_url)?),
+        hasher: Arc::new(crate::config::identity_hasher(
+            &storage.data_dir,
+            args.argon2,
+        )?),
+    };
     let log = start_sequencer(store.clone(), signer, args).await?;
 
     let state = AppState {
@@ -104,7 +164,11 @@ pub async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<()> {
         public_url: public_url.clone().into(),
         operator,
         checkpoint_interval: args.checkpoint_interval,
+        identity,
+        limits: limits::Limits::new(&args.limits),
+        session_ttl: args.session_ttl,
     };
+    spawn_housekeeping(state.clone());
     // Printed (not only logged) so people and tests find the URL.
     println!("Veche is serving the log `{origin}` at {public_url}/");
     println!("log verifier key: {vkey}");
@@ -112,9 +176,12 @@ pub async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<()> {
     tracing::info!(%public_url, %origin, "listening");
 
     let (handle, sequencer_task) = log;
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!("HTTP server stopped; committing the last batch");
     handle.shutdown();
     sequencer_task.await?;
@@ -136,6 +203,26 @@ async fn start_sequencer(
         .await
         .context("loading the log")?;
     Ok(seq.spawn())
+}
+
+/// Once a minute: forget expired ceremonies and sessions, and rate-limit
+/// keys back at full quota.
+fn spawn_housekeeping(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            use veche_store::Clock;
+            if let Err(e) = state
+                .store
+                .purge_expired(veche_store::SystemClock.now_ms())
+                .await
+            {
+                tracing::warn!(error = %e, "could not purge expired sessions");
+            }
+            state.limits.shrink();
+        }
+    });
 }
 
 async fn shutdown_signal() {

@@ -151,10 +151,29 @@ impl TestApp {
 
     /// As [`TestApp::start`], with the log key supplied in `VECHE_LOG_KEY`.
     pub fn start_with_key(data_dir: &Path, db: &TestDb, log_key: Option<&str>) -> Self {
+        Self::start_with(data_dir, db, log_key, &[], None)
+    }
+
+    /// As [`TestApp::start`], with extra `serve` options and, if given, the
+    /// server's log (stderr) written to a file.
+    pub fn start_with(
+        data_dir: &Path,
+        db: &TestDb,
+        log_key: Option<&str>,
+        extra: &[&str],
+        stderr: Option<&Path>,
+    ) -> Self {
         let mut cmd = veche_command(data_dir, db);
         if let Some(k) = log_key {
             cmd.env("VECHE_LOG_KEY", k);
         }
+        let err = match stderr {
+            Some(path) => {
+                cmd.env("VECHE_LOG", "debug");
+                Stdio::from(std::fs::File::create(path).unwrap())
+            }
+            None => Stdio::inherit(),
+        };
         let mut child = cmd
             .args([
                 "serve",
@@ -162,9 +181,12 @@ impl TestApp {
                 "127.0.0.1:0",
                 "--checkpoint-interval",
                 "100ms",
+                "--argon2",
+                "test",
             ])
+            .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(err)
             .spawn()
             .expect("start veche");
         let stdout = child.stdout.take().unwrap();
@@ -216,7 +238,7 @@ impl TestApp {
     }
 
     pub fn get(&self, path: &str) -> Response {
-        request(agent().get(format!("{}{path}", self.url)).call())
+        response(agent().get(format!("{}{path}", self.url)).call())
     }
 
     pub fn post_json(&self, path: &str, body: &serde_json::Value, token: Option<&str>) -> Response {
@@ -224,11 +246,11 @@ impl TestApp {
         if let Some(t) = token {
             req = req.header("Authorization", format!("Bearer {t}"));
         }
-        request(req.send_json(body))
+        response(req.send_json(body))
     }
 
     pub fn post_raw(&self, path: &str, content_type: &str, body: &str) -> Response {
-        request(
+        response(
             agent()
                 .post(format!("{}{path}", self.url))
                 .header("Authorization", format!("Bearer {OPERATOR_TOKEN}"))
@@ -315,7 +337,7 @@ pub fn agent() -> ureq::Agent {
         .new_agent()
 }
 
-fn request(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Response {
+pub fn response(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Response {
     let mut resp = match r {
         Ok(r) => r,
         Err(e) => panic!("request failed: {e}"),
@@ -361,5 +383,5 @@ pub fn get_with_header(app: &TestApp, path: &str, name: &str, value: &str) -> u1
 }
 
 pub fn delete(app: &TestApp, path: &str) -> Response {
-    request(agent().delete(format!("{}{path}", app.url)).call())
+    response(agent().delete(format!("{}{path}", app.url)).call())
 }

@@ -4,6 +4,7 @@
 mod common;
 mod crash;
 mod go_interop;
+mod identity;
 mod log_api;
 mod verify;
 

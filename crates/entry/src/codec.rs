@@ -193,6 +193,13 @@ impl<'a> Reader<'a> {
         DecodeError { offset, kind }
     }
 
+    /// Forgets where the fields read so far started, so that a payload
+    /// field may share a name with an envelope field (kind 64's `version`)
+    /// and still be reported at its own offset.
+    pub(crate) fn forget_fields(&mut self) {
+        self.fields.clear();
+    }
+
     /// Records where `field` starts (the first time it is read).
     fn mark(&mut self, field: &'static str) -> usize {
         if !self.fields.iter().any(|(f, _)| *f == field) {

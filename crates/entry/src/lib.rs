@@ -10,7 +10,7 @@
 //! - the kind registry ([`EntryKind`], [`Payload`]) and each kind's fields
 //!   and validation ([`kinds`]);
 //! - the JSON form of entries served by the API;
-//! - small pure folds of entries into state ([`Jurisdictions`]).
+//! - small pure folds of entries into state ([`Jurisdictions`], [`Rolls`]).
 //!
 //! It does not own hashing, the Merkle tree, tiles, checkpoints or storage:
 //! the log's leaf hash of an entry is `SHA-256(0x00 ‖ entry bytes)`, computed
@@ -54,8 +54,9 @@ pub mod validate;
 pub use codec::{Reader, Writer, is_allowed_string_char};
 pub use error::{DecodeError, DecodeErrorKind, EncodeError, ValidationError};
 pub use kinds::jurisdiction::Jurisdiction;
+pub use kinds::roll_version::RollVersion;
 pub use payload::{EntryKind, Payload};
-pub use state::{JurisdictionRecord, Jurisdictions};
+pub use state::{JurisdictionRecord, Jurisdictions, RollRecord, Rolls};
 pub use time::{Date, InvalidDate, MAX_TIMESTAMP_MS, format_timestamp_ms};
 
 /// The envelope version this crate writes and the only one it reads.
@@ -148,6 +149,8 @@ impl Entry {
         let timestamp_ms = r.u64("timestamp_ms")?;
         check_timestamp(timestamp_ms)
             .map_err(|e| Reader::error_at(3, DecodeErrorKind::Invalid(e)))?;
+        // Payload validation errors name payload fields only.
+        r.forget_fields();
         let payload = match Payload::decode_payload(kind, &mut r) {
             Some(p) => p?,
             None => return Err(Reader::error_at(1, DecodeErrorKind::UnknownKind(kind))),

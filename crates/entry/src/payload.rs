@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::codec::{Reader, Writer};
 use crate::error::{DecodeError, ValidationError};
 use crate::kinds::jurisdiction::Jurisdiction;
+use crate::kinds::roll_version::RollVersion;
 
 /// One payload type: its registry number, its name, and how its fields are
 /// written, read and checked.
@@ -164,6 +165,8 @@ macro_rules! payload_kinds {
 payload_kinds! {
     /// Kind 1: declares or updates a jurisdiction.
     Jurisdiction(Jurisdiction) = "jurisdiction",
+    /// Kind 64: a new version of a jurisdiction's electoral roll.
+    RollVersion(RollVersion) = "roll_version",
 }
 
 impl Payload {
@@ -182,7 +185,8 @@ mod tests {
 
     #[test]
     fn registry_lookup() {
-        assert_eq!(Payload::KINDS, &[(1, "jurisdiction")]);
+        assert_eq!(Payload::KINDS, &[(1, "jurisdiction"), (64, "roll_version")]);
+        assert_eq!(Payload::name_of_kind(64), Some("roll_version"));
         assert_eq!(Payload::name_of_kind(1), Some("jurisdiction"));
         assert_eq!(Payload::name_of_kind(0), None);
         assert_eq!(Payload::name_of_kind(9), None);

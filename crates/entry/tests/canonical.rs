@@ -206,3 +206,66 @@ proptest! {
         }
     }
 }
+
+/// Valid `roll_version` payloads, version 1 and later, with boundary counts.
+fn roll_version() -> impl Strategy<Value = veche_entry::RollVersion> {
+    use veche_entry::kinds::roll_version::RECORDS_MAX;
+    (
+        "[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?",
+        prop_oneof![Just(1u32), Just(u32::MAX), 1..=u32::MAX],
+        prop_oneof![Just(0u64), Just(RECORDS_MAX), 0..=RECORDS_MAX],
+        any::<u64>(),
+        any::<u64>(),
+        prop_oneof![Just(0u64), Just(RECORDS_MAX), 0..=RECORDS_MAX],
+        any::<[u8; 32]>(),
+    )
+        .prop_map(
+            |(jurisdiction, version, records, a, u, retired, commitment)| {
+                let (added, updated, retired) = if version == 1 {
+                    (records, 0, 0)
+                } else {
+                    let added = a % (records + 1);
+                    (added, u % (records - added + 1), retired)
+                };
+                veche_entry::RollVersion {
+                    jurisdiction,
+                    version,
+                    records,
+                    added,
+                    updated,
+                    retired,
+                    commitment,
+                }
+            },
+        )
+}
+
+proptest! {
+    #[test]
+    fn roll_versions_round_trip_byte_exactly(
+        ts in 0..=MAX_TIMESTAMP_MS,
+        r in roll_version(),
+        ms in proptest::collection::vec(mutation(), 1..3),
+    ) {
+        let e = Entry::new(ts, r);
+        let bytes = e.encode().unwrap();
+        prop_assert_eq!(&bytes[..3], &[1, 0, 64]);
+        prop_assert!(bytes.len() <= 147);
+        let back = Entry::decode(&bytes).unwrap();
+        prop_assert_eq!(&back, &e);
+        let json = serde_json::to_string(&e).unwrap();
+        prop_assert_eq!(serde_json::from_str::<Entry>(&json).unwrap(), e.clone());
+        let mut mutated = bytes.clone();
+        for m in &ms {
+            if mutated.is_empty() {
+                break;
+            }
+            mutated = apply(&mutated, m);
+        }
+        if mutated != bytes
+            && let Some(d) = assert_canonical(&mutated)?
+        {
+            prop_assert_ne!(d, e);
+        }
+    }
+}
