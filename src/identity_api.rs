@@ -70,10 +70,14 @@ fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, Problem> {
 }
 
 /// The ceremony id and the options JSON, as every `…/options` answers.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CeremonyStarted {
+    /// The ceremony id to send back to `…/finish`.
     pub ceremony: String,
+    /// `PublicKeyCredentialCreationOptionsJSON` or
+    /// `PublicKeyCredentialRequestOptionsJSON` (W3C WebAuthn Level 3).
     #[serde(rename = "publicKey")]
+    #[schema(value_type = Object)]
     pub public_key: Value,
 }
 
@@ -200,7 +204,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 
 // ---- enrolment ---------------------------------------------------------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(tag = "method", rename_all = "lowercase", deny_unknown_fields)]
 pub enum EnrolmentRequest {
     /// A one-time enrolment code `id.secret` from a letter or a service centre.
@@ -231,6 +235,23 @@ fn already_claimed() -> Problem {
 
 /// `POST /api/v1/enrolment/options`: checks eligibility and starts passkey
 /// registration. Nothing is written but the ceremony.
+#[utoipa::path(
+    post,
+    path = "/api/v1/enrolment/options",
+    tag = "enrolment",
+    summary = "Check eligibility and start passkey registration",
+    request_body(content = EnrolmentRequest, description = "By enrolment code or by document data"),
+    responses(
+        (status = 200, description = "The ceremony id and the standard `PublicKeyCredential*OptionsJSON`", body = CeremonyStarted),
+        (status = 400, description = "Not JSON (`/problems/invalid-json`)"),
+        (status = 409, description = "Code used or record already claimed (`/problems/code-used`, `/problems/already-claimed`)"),
+        (status = 410, description = "Code expired (`/problems/code-expired`)"),
+        (status = 413, description = "Body over 256 KiB (`/problems/body-unreadable`)"),
+        (status = 415, description = "Not `application/json` (`/problems/unsupported-media-type`)"),
+        (status = 422, description = "Not a valid code, not on the roll, or a bad field (`/problems/invalid-code`, `/problems/not-on-roll`, `/problems/invalid-field`, `/problems/invalid-body`)"),
+        (status = 429, description = "Rate limit hit (`/problems/rate-limited`)"),
+    )
+)]
 pub async fn enrolment_options(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -332,11 +353,12 @@ pub async fn enrolment_options(
     store_ceremony(&state, "enrol", &ceremony, context, options).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FinishRequest {
     pub ceremony: String,
     /// The credential's `toJSON()` (RegistrationResponseJSON or AuthenticationResponseJSON).
+    #[schema(value_type = Object)]
     pub credential: Value,
 }
 
@@ -371,6 +393,22 @@ async fn signed_in_response(
 
 /// `POST /api/v1/enrolment/finish`: verifies the new passkey and claims the
 /// record, atomically; the response signs the citizen in.
+#[utoipa::path(
+    post,
+    path = "/api/v1/enrolment/finish",
+    tag = "enrolment",
+    summary = "Verify the new passkey and claim the roll record",
+    request_body(content = FinishRequest, description = "The ceremony id and the credential's `toJSON()`"),
+    responses(
+        (status = 201, description = "Enrolled and signed in; the session cookie is set", body = ref("#/components/schemas/SignedIn"), headers(("Set-Cookie" = String, description = "The `veche_session` cookie (HttpOnly, SameSite=Strict)"))),
+        (status = 400, description = "Not JSON (`/problems/invalid-json`)"),
+        (status = 409, description = "Unknown or finished ceremony, or a conflict (`/problems/ceremony-unknown`, `/problems/already-claimed`, `/problems/code-used`, `/problems/duplicate-credential`)"),
+        (status = 410, description = "The ceremony expired (`/problems/ceremony-expired`, `/problems/passkey-refused`)"),
+        (status = 413, description = "Body over 256 KiB (`/problems/body-unreadable`)"),
+        (status = 415, description = "Not `application/json` (`/problems/unsupported-media-type`)"),
+        (status = 422, description = "Passkey refused or not on the roll (`/problems/passkey-refused`, `/problems/not-on-roll`, `/problems/invalid-body`)"),
+    )
+)]
 pub async fn enrolment_finish(
     State(state): State<AppState>,
     body: Result<Json<FinishRequest>, JsonRejection>,
@@ -431,6 +469,16 @@ fn duplicate_credential() -> Problem {
 // ---- sign-in and sessions ----------------------------------------------
 
 /// `POST /api/v1/session/options`: starts a username-less sign-in.
+#[utoipa::path(
+    post,
+    path = "/api/v1/session/options",
+    tag = "session",
+    summary = "Start a username-less passkey sign-in",
+    responses(
+        (status = 200, description = "The ceremony id and the standard `PublicKeyCredential*OptionsJSON`", body = CeremonyStarted),
+        (status = 429, description = "Rate limit hit (`/problems/rate-limited`)"),
+    )
+)]
 pub async fn session_options(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -475,6 +523,23 @@ fn replayed() -> Problem {
 }
 
 /// `POST /api/v1/session/finish`: verifies the assertion and signs in.
+#[utoipa::path(
+    post,
+    path = "/api/v1/session/finish",
+    tag = "session",
+    summary = "Verify the assertion and sign in",
+    request_body(content = FinishRequest, description = "The ceremony id and the credential's `toJSON()`"),
+    responses(
+        (status = 200, description = "Signed in; the session cookie is set", body = ref("#/components/schemas/SignedIn"), headers(("Set-Cookie" = String, description = "The `veche_session` cookie (HttpOnly, SameSite=Strict)"))),
+        (status = 400, description = "Not JSON (`/problems/invalid-json`)"),
+        (status = 409, description = "Unknown or finished ceremony, or a conflict (`/problems/ceremony-unknown`, `/problems/already-claimed`, `/problems/code-used`, `/problems/duplicate-credential`)"),
+        (status = 410, description = "The ceremony expired (`/problems/ceremony-expired`, `/problems/passkey-refused`)"),
+        (status = 413, description = "Body over 256 KiB (`/problems/body-unreadable`)"),
+        (status = 415, description = "Not `application/json` (`/problems/unsupported-media-type`)"),
+        (status = 422, description = "Wrong shape, or the passkey response was refused (`/problems/invalid-body`, `/problems/passkey-refused` with `reason`)"),
+        (status = 429, description = "Rate limit hit (`/problems/rate-limited`)"),
+    )
+)]
 pub async fn session_finish(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -501,6 +566,18 @@ pub async fn session_finish(
 }
 
 /// `DELETE /api/v1/session`: signs out.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/session",
+    tag = "session",
+    summary = "Sign out",
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 204, description = "Signed out; the cookie is cleared", headers(("Set-Cookie" = String, description = "Clears `veche_session`"))),
+        (status = 401, description = "No live session (`/problems/unauthorized`)"),
+        (status = 403, description = "Missing or wrong CSRF token, or not allowed (`/problems/csrf`, `/problems/forbidden`)"),
+    )
+)]
 pub async fn sign_out(State(state): State<AppState>, me: SignedIn) -> Result<Response, Problem> {
     state.store.delete_session(&me.session_hash).await?;
     let mut resp = StatusCode::NO_CONTENT.into_response();
@@ -510,6 +587,17 @@ pub async fn sign_out(State(state): State<AppState>, me: SignedIn) -> Result<Res
 }
 
 /// `GET /api/v1/me`: the signed-in account and its CSRF token.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "session",
+    summary = "The signed-in account and its CSRF token",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The account", body = ref("#/components/schemas/SignedIn")),
+        (status = 401, description = "No live session (`/problems/unauthorized`)"),
+    )
+)]
 pub async fn me(me: SignedIn) -> Json<Value> {
     Json(json!({ "account": account_json(&me.account), "csrf_token": me.csrf_token }))
 }
@@ -517,6 +605,17 @@ pub async fn me(me: SignedIn) -> Json<Value> {
 // ---- passkeys ------------------------------------------------------------
 
 /// `GET /api/v1/me/passkeys`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/passkeys",
+    tag = "passkeys",
+    summary = "The signed-in account's passkeys",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The passkeys", body = ref("#/components/schemas/PasskeyList")),
+        (status = 401, description = "No live session (`/problems/unauthorized`)"),
+    )
+)]
 pub async fn passkeys(State(state): State<AppState>, me: SignedIn) -> Result<Json<Value>, Problem> {
     let list: Vec<Value> = state
         .store
@@ -536,6 +635,19 @@ pub async fn passkeys(State(state): State<AppState>, me: SignedIn) -> Result<Jso
 }
 
 /// `POST /api/v1/me/passkeys/options`: registers another passkey.
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/passkeys/options",
+    tag = "passkeys",
+    summary = "Start registering another passkey",
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "The ceremony id and the standard `PublicKeyCredential*OptionsJSON`", body = CeremonyStarted),
+        (status = 401, description = "No live session (`/problems/unauthorized`)"),
+        (status = 403, description = "Missing or wrong CSRF token, or not allowed (`/problems/csrf`, `/problems/forbidden`)"),
+        (status = 429, description = "Rate limit hit (`/problems/rate-limited`)"),
+    )
+)]
 pub async fn add_passkey_options(
     State(state): State<AppState>,
     me: SignedIn,
@@ -569,6 +681,25 @@ pub async fn add_passkey_options(
 }
 
 /// `POST /api/v1/me/passkeys/finish`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/passkeys/finish",
+    tag = "passkeys",
+    summary = "Finish registering another passkey",
+    request_body(content = FinishRequest, description = "The ceremony id and the credential's `toJSON()`"),
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 201, description = "The passkey was added", body = ref("#/components/schemas/PasskeyAdded")),
+        (status = 400, description = "Not JSON (`/problems/invalid-json`)"),
+        (status = 401, description = "No live session (`/problems/unauthorized`)"),
+        (status = 403, description = "Missing or wrong CSRF token, or not allowed (`/problems/csrf`, `/problems/forbidden`)"),
+        (status = 409, description = "Unknown or finished ceremony, or a conflict (`/problems/ceremony-unknown`, `/problems/already-claimed`, `/problems/code-used`, `/problems/duplicate-credential`)"),
+        (status = 410, description = "The ceremony expired (`/problems/ceremony-expired`, `/problems/passkey-refused`)"),
+        (status = 413, description = "Body over 256 KiB (`/problems/body-unreadable`)"),
+        (status = 415, description = "Not `application/json` (`/problems/unsupported-media-type`)"),
+        (status = 422, description = "Wrong shape, or the passkey response was refused (`/problems/invalid-body`, `/problems/passkey-refused` with `reason`)"),
+    )
+)]
 pub async fn add_passkey_finish(
     State(state): State<AppState>,
     me: SignedIn,
@@ -630,6 +761,22 @@ fn path_credential(id: Result<Path<String>, PathRejection>) -> Result<Vec<u8>, P
 
 /// `POST /api/v1/me/passkeys/{id}/revoke/options`: revoking a passkey is an
 /// action confirmed with a passkey assertion whose challenge commits to it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/passkeys/{id}/revoke/options",
+    tag = "passkeys",
+    summary = "Start revoking a passkey (an action assertion)",
+    params(("id" = String, Path, description = "The passkey id (base64url)")),
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "The ceremony id and the standard `PublicKeyCredential*OptionsJSON`", body = CeremonyStarted),
+        (status = 400, description = "The id is not base64url (`/problems/invalid-path`)"),
+        (status = 401, description = "No live session (`/problems/unauthorized`)"),
+        (status = 403, description = "Missing or wrong CSRF token, or not allowed (`/problems/csrf`, `/problems/forbidden`)"),
+        (status = 404, description = "No such passkey (`/problems/not-found`)"),
+        (status = 429, description = "Rate limit hit (`/problems/rate-limited`)"),
+    )
+)]
 pub async fn revoke_passkey_options(
     State(state): State<AppState>,
     me: SignedIn,
@@ -656,6 +803,27 @@ pub async fn revoke_passkey_options(
 
 /// `POST /api/v1/me/passkeys/{id}/revoke`: body `{ceremony, credential}`
 /// (the action assertion). The last passkey cannot be revoked.
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/passkeys/{id}/revoke",
+    tag = "passkeys",
+    summary = "Revoke a passkey with the action assertion",
+    params(("id" = String, Path, description = "The passkey id (base64url)")),
+    request_body(content = FinishRequest, description = "The ceremony id and the credential's `toJSON()`"),
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, description = "A malformed path or body (`/problems/invalid-path`, `/problems/invalid-json`)"),
+        (status = 401, description = "No live session (`/problems/unauthorized`)"),
+        (status = 403, description = "Missing or wrong CSRF token, or not allowed (`/problems/csrf`, `/problems/forbidden`)"),
+        (status = 404, description = "No such passkey (`/problems/not-found`)"),
+        (status = 409, description = "The last passkey, or an unknown ceremony (`/problems/last-passkey`, `/problems/ceremony-unknown`)"),
+        (status = 410, description = "The ceremony expired (`/problems/ceremony-expired`, `/problems/passkey-refused`)"),
+        (status = 413, description = "Body over 256 KiB (`/problems/body-unreadable`)"),
+        (status = 415, description = "Not `application/json` (`/problems/unsupported-media-type`)"),
+        (status = 422, description = "Wrong shape, or the passkey response was refused (`/problems/invalid-body`, `/problems/passkey-refused` with `reason`)"),
+    )
+)]
 pub async fn revoke_passkey(
     State(state): State<AppState>,
     me: SignedIn,
@@ -752,14 +920,33 @@ pub async fn create_invite(
     Ok(format!("{public_url}/staff/invite/{id}.{secret}"))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteRequest {
+    /// One of admin, registrar, moderator, clerk, organiser.
     role: String,
+    /// The jurisdiction a registrar or clerk acts for.
     jurisdiction: Option<String>,
 }
 
 /// `POST /api/v1/staff/invites` (administrators).
+#[utoipa::path(
+    post,
+    path = "/api/v1/staff/invites",
+    tag = "staff",
+    summary = "Invite a staff member (administrators)",
+    request_body = InviteRequest,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 201, description = "The one-time invite link", body = ref("#/components/schemas/InviteLink")),
+        (status = 400, description = "Not JSON (`/problems/invalid-json`)"),
+        (status = 401, description = "No live session (`/problems/unauthorized`)"),
+        (status = 403, description = "Missing or wrong CSRF token, or not allowed (`/problems/csrf`, `/problems/forbidden`)"),
+        (status = 413, description = "Body over 256 KiB (`/problems/body-unreadable`)"),
+        (status = 415, description = "Not `application/json` (`/problems/unsupported-media-type`)"),
+        (status = 422, description = "Wrong shape or unknown role (`/problems/invalid-body`, `/problems/invalid-field`)"),
+    )
+)]
 pub async fn invite(
     State(state): State<AppState>,
     me: SignedIn,
@@ -779,7 +966,7 @@ pub async fn invite(
     Ok((StatusCode::CREATED, Json(json!({ "link": link }))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInvite {
     /// `id.secret` from the invite link.
@@ -787,6 +974,21 @@ pub struct AcceptInvite {
 }
 
 /// `POST /api/v1/staff/invite/options`: checks the invite, starts passkey registration.
+#[utoipa::path(
+    post,
+    path = "/api/v1/staff/invite/options",
+    tag = "staff",
+    summary = "Check a staff invite and start passkey registration",
+    request_body = AcceptInvite,
+    responses(
+        (status = 200, description = "The ceremony id and the standard `PublicKeyCredential*OptionsJSON`", body = CeremonyStarted),
+        (status = 400, description = "Not JSON (`/problems/invalid-json`)"),
+        (status = 413, description = "Body over 256 KiB (`/problems/body-unreadable`)"),
+        (status = 415, description = "Not `application/json` (`/problems/unsupported-media-type`)"),
+        (status = 422, description = "The invite is not valid, was used or has expired (`/problems/invalid-invite`, `/problems/invalid-body`)"),
+        (status = 429, description = "Rate limit hit (`/problems/rate-limited`)"),
+    )
+)]
 pub async fn accept_invite_options(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -822,6 +1024,22 @@ pub async fn accept_invite_options(
 }
 
 /// `POST /api/v1/staff/invite/finish`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/staff/invite/finish",
+    tag = "staff",
+    summary = "Verify the passkey and accept the staff invite",
+    request_body(content = FinishRequest, description = "The ceremony id and the credential's `toJSON()`"),
+    responses(
+        (status = 201, description = "Staff account created and signed in; the session cookie is set", body = ref("#/components/schemas/SignedIn"), headers(("Set-Cookie" = String, description = "The `veche_session` cookie (HttpOnly, SameSite=Strict)"))),
+        (status = 400, description = "Not JSON (`/problems/invalid-json`)"),
+        (status = 409, description = "Unknown or finished ceremony, or a conflict (`/problems/ceremony-unknown`, `/problems/already-claimed`, `/problems/code-used`, `/problems/duplicate-credential`)"),
+        (status = 410, description = "The ceremony expired (`/problems/ceremony-expired`, `/problems/passkey-refused`)"),
+        (status = 413, description = "Body over 256 KiB (`/problems/body-unreadable`)"),
+        (status = 415, description = "Not `application/json` (`/problems/unsupported-media-type`)"),
+        (status = 422, description = "Passkey refused, or the invite was used (`/problems/passkey-refused`, `/problems/invalid-invite`, `/problems/invalid-body`)"),
+    )
+)]
 pub async fn accept_invite_finish(
     State(state): State<AppState>,
     body: Result<Json<FinishRequest>, JsonRejection>,
@@ -857,6 +1075,18 @@ pub async fn accept_invite_finish(
 }
 
 /// `GET /api/v1/staff` (administrators): staff pseudonyms and roles.
+#[utoipa::path(
+    get,
+    path = "/api/v1/staff",
+    tag = "staff",
+    summary = "Staff pseudonyms and roles (administrators)",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The staff", body = ref("#/components/schemas/StaffList")),
+        (status = 401, description = "No live session (`/problems/unauthorized`)"),
+        (status = 403, description = "Not an administrator (`/problems/forbidden`)"),
+    )
+)]
 pub async fn staff_list(
     State(state): State<AppState>,
     me: SignedIn,

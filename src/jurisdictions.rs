@@ -154,11 +154,32 @@ pub async fn list_cli(storage: &StorageArgs, json: bool) -> Result<()> {
 }
 
 /// `GET /api/v1/jurisdictions`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/jurisdictions",
+    tag = "jurisdictions",
+    summary = "The jurisdictions as the log declares them",
+    responses(
+        (status = 200, description = "Every declared jurisdiction by id", body = ref("#/components/schemas/Jurisdictions")),
+        (status = 500, description = "Our failure (`/problems/internal`)"),
+    )
+)]
 pub async fn list(State(state): State<AppState>) -> Result<Json<Jurisdictions>, Problem> {
     Ok(Json(load(&state.store).await?))
 }
 
 /// `GET /api/v1/jurisdictions/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/jurisdictions/{id}",
+    tag = "jurisdictions",
+    summary = "One jurisdiction as the log declares it",
+    params(("id" = String, Path, description = "The jurisdiction id, e.g. `kaliningrad-oblast`")),
+    responses(
+        (status = 200, description = "The jurisdiction", body = ref("#/components/schemas/JurisdictionRecord")),
+        (status = 404, description = "No such jurisdiction (`/problems/not-found`)"),
+    )
+)]
 pub async fn show(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -190,6 +211,23 @@ pub fn invalid_entry(e: EncodeError) -> Problem {
 /// `POST /api/v1/jurisdictions` (operator token): declares or updates a
 /// jurisdiction; answers 201 with the entry's receipt once it is durable and
 /// covered by a signed checkpoint.
+#[utoipa::path(
+    post,
+    path = "/api/v1/jurisdictions",
+    tag = "jurisdictions",
+    summary = "Declare or update a jurisdiction (operator)",
+    request_body(content = ref("#/components/schemas/Jurisdiction"), description = "The jurisdiction's JSON form"),
+    security(("operator_token" = [])),
+    responses(
+        (status = 201, description = "Appended to the log", body = ref("#/components/schemas/JurisdictionCreated")),
+        (status = 400, description = "Not JSON (`/problems/invalid-json`)"),
+        (status = 401, description = "Missing or wrong operator token (`/problems/unauthorized`)"),
+        (status = 413, description = "Body over 256 KiB or entry too large (`/problems/body-unreadable`, `/problems/entry-too-large`)"),
+        (status = 415, description = "Not `application/json` (`/problems/unsupported-media-type`)"),
+        (status = 422, description = "Wrong shape or a field breaking its rule (`/problems/invalid-body`, `/problems/invalid-field`)"),
+        (status = 503, description = "Shutting down (`/problems/unavailable`)"),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -91,12 +91,18 @@ pub async fn tile(
     Ok((headers_out, data).into_response())
 }
 
-#[derive(Serialize)]
+/// What the log is and where its tiles are.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct LogInfo {
+    /// The log's origin line (its name in checkpoints).
     origin: String,
+    /// The C2SP signed-note verifier key of the log.
     vkey: String,
+    /// The tree size of the latest checkpoint.
     size: u64,
+    /// The root hash of that tree (base64).
     root_hash: String,
+    /// The latest checkpoint, a C2SP signed note.
     checkpoint: String,
     tile_height: u8,
     checkpoint_url: String,
@@ -104,6 +110,13 @@ pub struct LogInfo {
 }
 
 /// `GET /api/v1/log`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/log",
+    tag = "log",
+    summary = "The log's origin, verifier key and latest checkpoint",
+    responses((status = 200, description = "The log", body = LogInfo))
+)]
 pub async fn info(State(state): State<AppState>) -> Json<LogInfo> {
     let cp = state.log.checkpoint();
     Json(LogInfo {
@@ -118,20 +131,31 @@ pub async fn info(State(state): State<AppState>) -> Json<LogInfo> {
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EntriesQuery {
+    /// The first index; without it, the latest `limit` entries.
     start: Option<u64>,
+    /// How many entries, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u64>,
 }
 
-#[derive(Serialize)]
+/// One decoded log entry.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct EntryView {
     pub index: u64,
+    /// RFC 9162 leaf hash (base64).
     pub leaf_hash: String,
+    /// The entry kind's name, e.g. `jurisdiction`.
     pub kind: String,
+    /// RFC 3339 timestamp of the entry.
     pub timestamp: String,
+    /// The JSON form of the entry (`specs/entries.md`).
+    #[schema(value_type = Object)]
     pub entry: Value,
+    /// Base64 of the canonical encoding.
     pub bytes: String,
 }
 
@@ -169,6 +193,17 @@ pub fn entry_views(start: u64, raw: Vec<Vec<u8>>) -> Vec<EntryView> {
 
 /// `GET /api/v1/log/entries?start=S&limit=L`: decoded entries in log order;
 /// without `start`, the latest `limit` entries of the published tree.
+#[utoipa::path(
+    get,
+    path = "/api/v1/log/entries",
+    tag = "log",
+    summary = "Decoded entries of the published tree",
+    params(EntriesQuery),
+    responses(
+        (status = 200, description = "A page of entries", body = ref("#/components/schemas/EntriesPage")),
+        (status = 400, description = "A query parameter missing, malformed, unknown or out of range (`/problems/invalid-query`)"),
+    )
+)]
 pub async fn entries(
     State(state): State<AppState>,
     query: Result<Query<EntriesQuery>, QueryRejection>,
@@ -198,7 +233,7 @@ pub async fn entries(
 
 /// A receipt: everything needed to check offline that an entry is in the
 /// log (`specs/receipts.md`).
-#[derive(Serialize, Deserialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
 pub struct Receipt {
     pub format: String,
     pub origin: String,
@@ -252,6 +287,19 @@ pub async fn build_receipt(
 }
 
 /// `GET /api/v1/log/receipt/{index}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/log/receipt/{index}",
+    tag = "log",
+    summary = "The receipt of an entry against the latest checkpoint",
+    params(("index" = u64, Path, description = "The entry's log index")),
+    responses(
+        (status = 200, description = "The receipt (`specs/receipts.md`)", body = Receipt),
+        (status = 400, description = "The index is not a number (`/problems/invalid-index`)"),
+        (status = 404, description = "No such entry (`/problems/not-found`)"),
+        (status = 503, description = "Committed but not yet covered by a checkpoint (`/problems/unavailable`)"),
+    )
+)]
 pub async fn receipt(
     State(state): State<AppState>,
     index: Result<Path<u64>, PathRejection>,
@@ -269,14 +317,30 @@ pub async fn receipt(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct InclusionQuery {
+    /// The entry's log index.
     index: u64,
+    /// The tree size to prove against (default: the latest checkpoint's).
     size: Option<u64>,
 }
 
 /// `GET /api/v1/log/proof/inclusion?index=I[&size=N]`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/log/proof/inclusion",
+    tag = "log",
+    summary = "RFC 9162 inclusion proof",
+    params(InclusionQuery),
+    responses(
+        (status = 200, description = "The proof", body = ref("#/components/schemas/InclusionProof")),
+        (status = 400, description = "A query parameter missing, malformed or unknown (`/problems/invalid-query`)"),
+        (status = 404, description = "The size is beyond the log (`/problems/not-found`)"),
+        (status = 422, description = "index ≥ size (`/problems/invalid-proof-request`)"),
+    )
+)]
 pub async fn inclusion_proof(
     State(state): State<AppState>,
     query: Result<Query<InclusionQuery>, QueryRejection>,
@@ -298,14 +362,30 @@ pub async fn inclusion_proof(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
+    /// The older tree size.
     from: u64,
+    /// The newer tree size (default: the latest checkpoint's).
     to: Option<u64>,
 }
 
 /// `GET /api/v1/log/proof/consistency?from=M[&to=N]`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/log/proof/consistency",
+    tag = "log",
+    summary = "RFC 9162 consistency proof",
+    params(ConsistencyQuery),
+    responses(
+        (status = 200, description = "The proof", body = ref("#/components/schemas/ConsistencyProof")),
+        (status = 400, description = "A query parameter missing, malformed or unknown (`/problems/invalid-query`)"),
+        (status = 404, description = "A size is beyond the log (`/problems/not-found`)"),
+        (status = 422, description = "from > to (`/problems/invalid-proof-request`)"),
+    )
+)]
 pub async fn consistency_proof(
     State(state): State<AppState>,
     query: Result<Query<ConsistencyQuery>, QueryRejection>,

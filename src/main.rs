@@ -17,6 +17,7 @@ mod identity_api;
 mod jurisdictions;
 mod limits;
 mod log_api;
+mod openapi;
 mod pages;
 mod problem;
 mod roll_api;

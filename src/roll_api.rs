@@ -58,6 +58,30 @@ async fn require_jurisdiction(state: &AppState, id: &str) -> Result<(), Problem>
 /// replaces the jurisdiction's roll. Records are hashed (Argon2id with the
 /// pepper), compared with the stored roll (added, updated, retired), the
 /// new version is written to the log as a `roll_version` entry, then applied.
+#[utoipa::path(
+    put,
+    path = "/api/v1/jurisdictions/{id}/roll",
+    tag = "roll",
+    summary = "Replace a jurisdiction's roll (registrar)",
+    params(("id" = String, Path, description = "The jurisdiction id")),
+    request_body(
+        content = String,
+        content_type = "text/csv",
+        description = "Columns `record_id,document_number,date_of_birth[,district]`, at most 256 MiB"
+    ),
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 200, description = "The new roll version, written to the log", body = ref("#/components/schemas/RollVersionResult")),
+        (status = 400, description = "A malformed path (`/problems/invalid-path`)"),
+        (status = 401, description = "No live session (`/problems/unauthorized`)"),
+        (status = 403, description = "Missing CSRF token, not a registrar, or another jurisdiction's (`/problems/csrf`, `/problems/forbidden`)"),
+        (status = 404, description = "No such jurisdiction (`/problems/not-found`)"),
+        (status = 413, description = "Over 256 MiB or the roll entry is too large (`/problems/entry-too-large`)"),
+        (status = 415, description = "Not `text/csv` (`/problems/unsupported-media-type`)"),
+        (status = 422, description = "The CSV is not a valid roll; `errors` lists the problems (`/problems/invalid-roll`)"),
+        (status = 503, description = "Shutting down (`/problems/unavailable`)"),
+    )
+)]
 pub async fn put_roll(
     State(state): State<AppState>,
     me: SignedIn,
@@ -161,9 +185,10 @@ pub async fn put_roll(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodesRequest {
+    /// The roll records to issue codes for (1–10,000).
     record_ids: Vec<String>,
     /// Days the codes stay valid (1–365, default 90).
     valid_days: Option<u32>,
@@ -172,6 +197,27 @@ pub struct CodesRequest {
 /// `POST /api/v1/jurisdictions/{id}/enrolment-codes` (registrar): one-time
 /// codes for chosen records, shown once. `Accept: text/csv` gives CSV for a
 /// mail merge; otherwise JSON.
+#[utoipa::path(
+    post,
+    path = "/api/v1/jurisdictions/{id}/enrolment-codes",
+    tag = "roll",
+    summary = "Issue one-time enrolment codes (registrar)",
+    params(("id" = String, Path, description = "The jurisdiction id")),
+    request_body = CodesRequest,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 201, description = "The codes, shown once: CSV (`record_id,enrolment_code,expires_at`) when the request says `Accept: text/csv`, JSON otherwise", content(
+            (ref("#/components/schemas/IssuedCodes") = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 400, description = "A malformed path or body (`/problems/invalid-path`, `/problems/invalid-json`)"),
+        (status = 401, description = "No live session (`/problems/unauthorized`)"),
+        (status = 403, description = "Missing CSRF token, not a registrar, or another jurisdiction's (`/problems/csrf`, `/problems/forbidden`)"),
+        (status = 413, description = "Body over 256 KiB (`/problems/body-unreadable`)"),
+        (status = 415, description = "Not `application/json` (`/problems/unsupported-media-type`)"),
+        (status = 422, description = "Bad field or a record not on the roll (`/problems/invalid-field`, `/problems/not-on-roll`, `/problems/invalid-body`)"),
+    )
+)]
 pub async fn issue_codes(
     State(state): State<AppState>,
     me: SignedIn,
@@ -199,42 +245,8 @@ pub async fn issue_codes(
             "record_ids must list 1 to 10,000 records",
         ));
     }
-    for r in &req.record_ids {
-        let rec = state.store.roll_record(&jurisdiction, r).await?;
-        if rec.is_none_or(|x| x.retired) {
-            return Err(Problem::unprocessable(
-                "not-on-roll",
-                format!("record `{r}` is not on the current roll of `{jurisdiction}`"),
-            ));
-        }
-    }
-    let now = SystemClock.now_ms();
-    let expires = now + u64::from(days) * 86_400_000;
-    let hasher = state.identity.hasher.clone();
-    let ids = req.record_ids.clone();
-    let issued = tokio::task::spawn_blocking(move || {
-        ids.into_iter()
-            .map(|record| {
-                let (code, stored) = EnrolmentCode::generate(&hasher);
-                (record, code, stored)
-            })
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(Problem::internal)?;
-    let rows: Vec<EnrolmentCodeRow> = issued
-        .iter()
-        .map(|(record, _, stored)| EnrolmentCodeRow {
-            id: stored.id.clone(),
-            jurisdiction: jurisdiction.clone(),
-            record_id: record.clone(),
-            secret_hash: stored.secret_hash.clone(),
-            expires_ms: expires,
-            used_ms: None,
-        })
-        .collect();
-    state.store.insert_enrolment_codes(&rows, now).await?;
-    let expires_at = veche_entry::format_timestamp_ms(expires).unwrap_or_default();
+    let (issued, expires_at) =
+        issue_codes_core(&state, &jurisdiction, &req.record_ids, days).await?;
     let wants_csv = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -264,4 +276,53 @@ pub async fn issue_codes(
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
+}
+
+/// Issues one code per record (each record must be on the current roll);
+/// returns the codes, shown once, and their expiry (RFC 3339).
+pub async fn issue_codes_core(
+    state: &AppState,
+    jurisdiction: &str,
+    record_ids: &[String],
+    days: u32,
+) -> Result<(Vec<(String, EnrolmentCode, veche_roll::StoredCode)>, String), Problem> {
+    for r in record_ids {
+        let rec = state.store.roll_record(jurisdiction, r).await?;
+        if rec.is_none_or(|x| x.retired) {
+            return Err(Problem::unprocessable(
+                "not-on-roll",
+                format!("record `{r}` is not on the current roll of `{jurisdiction}`"),
+            ));
+        }
+    }
+    let jurisdiction = jurisdiction.to_string();
+    let req_ids = record_ids.to_vec();
+    let now = SystemClock.now_ms();
+    let expires = now + u64::from(days) * 86_400_000;
+    let hasher = state.identity.hasher.clone();
+    let ids = req_ids;
+    let issued = tokio::task::spawn_blocking(move || {
+        ids.into_iter()
+            .map(|record| {
+                let (code, stored) = EnrolmentCode::generate(&hasher);
+                (record, code, stored)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(Problem::internal)?;
+    let rows: Vec<EnrolmentCodeRow> = issued
+        .iter()
+        .map(|(record, _, stored)| EnrolmentCodeRow {
+            id: stored.id.clone(),
+            jurisdiction: jurisdiction.clone(),
+            record_id: record.clone(),
+            secret_hash: stored.secret_hash.clone(),
+            expires_ms: expires,
+            used_ms: None,
+        })
+        .collect();
+    state.store.insert_enrolment_codes(&rows, now).await?;
+    let expires_at = veche_entry::format_timestamp_ms(expires).unwrap_or_default();
+    Ok((issued, expires_at))
 }

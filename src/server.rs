@@ -15,7 +15,7 @@ use veche_store::{LogHandle, Sequencer, SequencerConfig, Store, SystemClock};
 
 use crate::config::{ServeArgs, StorageArgs, load_or_create_key, origin_from_url, resolve_origin};
 use crate::problem::Problem;
-use crate::{auth, identity_api, jurisdictions, limits, log_api, pages, roll_api};
+use crate::{auth, identity_api, jurisdictions, limits, log_api, openapi, pages, roll_api};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -36,9 +36,19 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::index))
         .route("/static/veche.css", get(pages::stylesheet))
+        .route("/static/passkey.js", get(pages::script))
+        .route("/enrol", get(pages::enrol))
+        .route("/sign-in", get(pages::sign_in))
+        .route("/sign-out", post(pages::sign_out))
+        .route("/account", get(pages::account))
+        .route("/staff", get(pages::staff))
+        .route("/staff/invites", post(pages::staff_invite))
+        .route("/staff/codes", post(pages::staff_codes))
+        .route("/staff/invite/{token}", get(pages::invite))
         .route("/healthz", get(healthz))
         .route("/log/checkpoint", get(log_api::checkpoint))
         .route("/log/tile/{*path}", get(log_api::tile))
+        .route("/api/v1/openapi.json", get(openapi::serve))
         .route("/api/v1/log", get(log_api::info))
         .route("/api/v1/log/entries", get(log_api::entries))
         .route("/api/v1/log/receipt/{index}", get(log_api::receipt))

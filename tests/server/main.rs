@@ -6,6 +6,7 @@ mod crash;
 mod go_interop;
 mod identity;
 mod log_api;
+mod openapi;
 mod verify;
 
 /// Declares `<name>_sqlite` and `<name>_postgres` tests running one body.

@@ -1,0 +1,509 @@
+//! Browser tests: the enrolment, sign-in and passkey pages in headless
+//! Chromium, with a CDP WebAuthn virtual authenticator standing in for the
+//! citizen's platform passkey, in Russian and English.
+//!
+//! They need Chromium: set `VECHE_TEST_CHROMIUM` to its executable (e.g.
+//! `/usr/bin/chromium` from Debian's `chromium` package); when it is unset
+//! every test prints `skipped: …` and passes. Screenshots of /enrol and
+//! /account land in `target/screenshots/`.
+
+#[allow(dead_code)]
+#[path = "../server/common.rs"]
+mod common;
+mod setup;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use chromiumoxide::cdp::browser_protocol::page::CaptureScreenshotFormat;
+use chromiumoxide::cdp::browser_protocol::web_authn::{
+    AddVirtualAuthenticatorParams, AuthenticatorId, AuthenticatorProtocol, AuthenticatorTransport,
+    EnableParams, GetCredentialsParams, RemoveVirtualAuthenticatorParams,
+    VirtualAuthenticatorOptions,
+};
+use chromiumoxide::handler::viewport::Viewport;
+use chromiumoxide::page::ScreenshotParams;
+use chromiumoxide::{Browser, BrowserConfig, Page};
+use futures::StreamExt;
+use serde_json::Value;
+
+use common::{Backend, TestApp, TestDb};
+
+/// How long any one step may take before the test fails.
+const STEP: Duration = Duration::from_secs(20);
+
+#[derive(Clone, Copy)]
+enum Lang {
+    Ru,
+    En,
+}
+
+/// The visible texts the tests expect, per language.
+struct Texts {
+    code: &'static str,
+    enrol_h1: &'static str,
+    sign_in_h1: &'static str,
+    account_h1: &'static str,
+    add_passkey: &'static str,
+    revoke: &'static str,
+    sign_out: &'static str,
+}
+
+impl Lang {
+    fn code(self) -> &'static str {
+        self.texts().code
+    }
+
+    fn texts(self) -> Texts {
+        match self {
+            Lang::Ru => Texts {
+                code: "ru",
+                enrol_h1: "Регистрация для подписи петиций и голосования",
+                sign_in_h1: "Вход",
+                account_h1: "Ваша учётная запись",
+                add_passkey: "Добавить ещё один ключ доступа",
+                revoke: "Отозвать",
+                sign_out: "Выйти",
+            },
+            Lang::En => Texts {
+                code: "en",
+                enrol_h1: "Enrol to sign petitions and vote",
+                sign_in_h1: "Sign in",
+                account_h1: "Your account",
+                add_passkey: "Add another passkey",
+                revoke: "Revoke",
+                sign_out: "Sign out",
+            },
+        }
+    }
+}
+
+/// The Chromium executable, or `None` after printing why the test is skipped.
+fn chromium() -> Option<String> {
+    match std::env::var("VECHE_TEST_CHROMIUM") {
+        Ok(path) if !path.is_empty() => Some(path),
+        _ => {
+            common::skip("browser tests: VECHE_TEST_CHROMIUM is not set");
+            None
+        }
+    }
+}
+
+/// A headless Chromium with a fresh profile, its CDP event loop, and one tab.
+struct Chromium {
+    browser: Browser,
+    events: tokio::task::JoinHandle<()>,
+    page: Page,
+    _profile: tempfile::TempDir,
+}
+
+impl Chromium {
+    async fn launch(executable: &str) -> Self {
+        let profile = tempfile::Builder::new()
+            .prefix("veche-chromium-")
+            .tempdir()
+            .unwrap();
+        let config = BrowserConfig::builder()
+            .chrome_executable(executable)
+            .no_sandbox()
+            .user_data_dir(profile.path())
+            .args([
+                "disable-gpu",
+                "disable-quic",
+                "no-first-run",
+                "disable-background-networking",
+                "disable-component-update",
+                "disable-sync",
+            ])
+            .window_size(1024, 800)
+            .viewport(Viewport {
+                width: 1024,
+                height: 800,
+                device_scale_factor: Some(1.0),
+                emulating_mobile: false,
+                is_landscape: true,
+                has_touch: false,
+            })
+            .launch_timeout(Duration::from_secs(30))
+            .request_timeout(STEP)
+            .build()
+            .expect("browser config");
+        let (browser, mut handler) = Browser::launch(config)
+            .await
+            .unwrap_or_else(|e| panic!("cannot start {executable}: {e}"));
+        // Every CDP call waits on this loop; a message it cannot parse (a
+        // newer Chromium's event) is no reason to stop it.
+        let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
+        let page = browser.new_page("about:blank").await.expect("new tab");
+        Self {
+            browser,
+            events,
+            page,
+            _profile: profile,
+        }
+    }
+
+    /// A platform passkey authenticator (internal transport, resident keys,
+    /// user verification, presence confirmed automatically).
+    async fn add_authenticator(&self) -> AuthenticatorId {
+        let options = VirtualAuthenticatorOptions::builder()
+            .protocol(AuthenticatorProtocol::Ctap2)
+            .transport(AuthenticatorTransport::Internal)
+            .has_resident_key(true)
+            .has_user_verification(true)
+            .is_user_verified(true)
+            .automatic_presence_simulation(true)
+            .build()
+            .unwrap();
+        self.page
+            .execute(AddVirtualAuthenticatorParams::new(options))
+            .await
+            .expect("WebAuthn.addVirtualAuthenticator")
+            .result
+            .authenticator_id
+    }
+
+    async fn enable_webauthn(&self) -> AuthenticatorId {
+        self.page
+            .execute(EnableParams::default())
+            .await
+            .expect("WebAuthn.enable");
+        self.add_authenticator().await
+    }
+
+    async fn remove_authenticator(&self, id: AuthenticatorId) {
+        self.page
+            .execute(RemoveVirtualAuthenticatorParams::new(id))
+            .await
+            .expect("WebAuthn.removeVirtualAuthenticator");
+    }
+
+    async fn credentials(&self, id: &AuthenticatorId) -> usize {
+        self.page
+            .execute(GetCredentialsParams::new(id.clone()))
+            .await
+            .expect("WebAuthn.getCredentials")
+            .result
+            .credentials
+            .len()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.page
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("navigate to {url}: {e}"));
+    }
+
+    /// Evaluates a JS expression; `None` while the page is between documents.
+    async fn eval(&self, js: &str) -> Option<Value> {
+        self.page
+            .evaluate(js)
+            .await
+            .ok()
+            .and_then(|r| r.value().cloned())
+    }
+
+    /// Waits until `cond` (a JS expression) is true on the current page;
+    /// fails at once, with its text, when the page shows an error status.
+    async fn wait_for(&self, what: &str, cond: &str) {
+        let js = format!(
+            "(() => {{ const s = document.querySelector('#status'); \
+             const err = s && !s.hidden && s.classList.contains('error') ? s.textContent : null; \
+             let ok = false; try {{ ok = !!({cond}); }} catch (_) {{}} \
+             return {{ ok, err, url: location.href, status: s ? s.textContent : null }}; }})()"
+        );
+        let deadline = Instant::now() + STEP;
+        let mut last = Value::Null;
+        loop {
+            if let Some(v) = self.eval(&js).await {
+                if v["ok"] == true {
+                    return;
+                }
+                if let Some(err) = v["err"].as_str() {
+                    panic!("{what}: the page shows an error: {err:?} (at {})", v["url"]);
+                }
+                last = v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: not reached in {STEP:?}; last seen {last}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn click(&self, selector: &str) {
+        self.page
+            .find_element(selector)
+            .await
+            .unwrap_or_else(|e| panic!("no {selector}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {selector}: {e}"));
+    }
+
+    async fn type_into(&self, selector: &str, text: &str) {
+        self.page
+            .find_element(selector)
+            .await
+            .unwrap_or_else(|e| panic!("no {selector}: {e}"))
+            .click()
+            .await
+            .unwrap()
+            .type_str(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {selector}: {e}"));
+    }
+
+    async fn text(&self, selector: &str) -> String {
+        let js = format!(
+            "(() => {{ const e = document.querySelector({}); return e ? e.textContent.trim() : null; }})()",
+            Value::from(selector)
+        );
+        match self.eval(&js).await {
+            Some(Value::String(s)) => s,
+            other => panic!("no text at {selector}: {other:?}"),
+        }
+    }
+
+    async fn count(&self, selector: &str) -> u64 {
+        let js = format!(
+            "document.querySelectorAll({}).length",
+            Value::from(selector)
+        );
+        self.eval(&js).await.and_then(|v| v.as_u64()).unwrap()
+    }
+
+    async fn path(&self) -> String {
+        self.eval("location.pathname")
+            .await
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap()
+    }
+
+    /// The page is in `lang`, with this h1.
+    async fn assert_page(&self, lang: Lang, h1: &str) {
+        let html_lang = self
+            .eval("document.documentElement.lang")
+            .await
+            .unwrap_or_default();
+        assert_eq!(
+            html_lang,
+            lang.code(),
+            "<html lang> of {}",
+            self.path().await
+        );
+        assert_eq!(self.text("h1").await, h1);
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = self
+            .page
+            .screenshot(
+                ScreenshotParams::builder()
+                    .format(CaptureScreenshotFormat::Png)
+                    .full_page(true)
+                    .build(),
+            )
+            .await
+            .expect("screenshot");
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    async fn close(mut self) {
+        let _ = self.browser.close().await;
+        let _ = self.browser.wait().await;
+        self.events.abort();
+    }
+}
+
+/// `target/screenshots` (or under `CARGO_TARGET_DIR`).
+fn screenshot_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+        .join("screenshots")
+}
+
+/// The server, its staff and roll set up over the API, and enrolment codes
+/// for `records`.
+struct World {
+    app: TestApp,
+    codes: Vec<String>,
+    _db: TestDb,
+    _dir: tempfile::TempDir,
+}
+
+fn world(records: &[&str]) -> World {
+    let dir = common::data_dir();
+    let db = TestDb::new(Backend::Sqlite, "browser").unwrap();
+    let app = TestApp::start_with(dir.path(), &db, None, &["--enrol-per-hour", "1000"], None);
+    assert!(
+        app.url.starts_with("http://localhost:"),
+        "the RP ID is localhost: {}",
+        app.url
+    );
+    let codes = setup::set_up(dir.path(), &db, &app, records);
+    World {
+        app,
+        codes,
+        _db: db,
+        _dir: dir,
+    }
+}
+
+/// Enrol by code, sign out, sign in with the passkey, add a second passkey
+/// and revoke the first.
+async fn journey_by_code(lang: Lang) {
+    let Some(exe) = chromium() else { return };
+    let started = Instant::now();
+    let w = tokio::task::spawn_blocking(|| world(&["r1"]))
+        .await
+        .unwrap();
+    let url = w.app.url.clone();
+    let t = lang.texts();
+    let l = lang.code();
+    let c = Chromium::launch(&exe).await;
+    let first = c.enable_webauthn().await;
+
+    // Enrolment by code.
+    c.goto(&format!("{url}/enrol?lang={l}")).await;
+    c.assert_page(lang, t.enrol_h1).await;
+    c.screenshot(&format!("enrol-{l}")).await;
+    c.type_into("#code", &w.codes[0]).await;
+    c.click("[data-testid=enrol-code-submit]").await;
+    c.wait_for(
+        "enrolment by code lands on /account",
+        "location.pathname === '/account' && document.querySelector('[data-testid=passkeys]')",
+    )
+    .await;
+    c.assert_page(lang, t.account_h1).await;
+    assert_eq!(c.count("[data-testid=passkey-row]").await, 1);
+    assert_eq!(
+        c.count("[data-testid=revoke]").await,
+        0,
+        "one passkey cannot be revoked"
+    );
+    assert!(!c.text("[data-testid=pseudonym]").await.is_empty());
+    assert_eq!(c.text("[data-testid=add-passkey]").await, t.add_passkey);
+    assert_eq!(
+        c.credentials(&first).await,
+        1,
+        "the passkey is on the authenticator"
+    );
+
+    // Sign out: the account page is no longer reachable.
+    assert_eq!(c.text("[data-testid=sign-out]").await, t.sign_out);
+    c.click("[data-testid=sign-out]").await;
+    c.wait_for("sign-out", "location.pathname === '/'").await;
+    c.goto(&format!("{url}/account?lang={l}")).await;
+    assert_eq!(c.path().await, "/sign-in", "/account without a session");
+
+    // Sign in with the passkey (the button, beside the conditional request).
+    c.goto(&format!("{url}/sign-in?lang={l}")).await;
+    c.assert_page(lang, t.sign_in_h1).await;
+    c.click("[data-testid=sign-in-submit]").await;
+    c.wait_for(
+        "sign-in lands on /account",
+        "location.pathname === '/account' && document.querySelector('[data-testid=passkeys]')",
+    )
+    .await;
+    c.assert_page(lang, t.account_h1).await;
+    assert_eq!(c.count("[data-testid=passkey-row]").await, 1);
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    eprintln!(
+        "DEBUG after sign-in: path={} meta={:?} me={:?}",
+        c.path().await,
+        c.eval("document.querySelector('meta[name=csrf-token]').content")
+            .await,
+        c.eval("fetch('/api/v1/me').then(r => r.text())").await
+    );
+    // A second passkey, on a second device: the first authenticator holds an
+    // excluded credential, so it is taken away while the second registers.
+    c.remove_authenticator(first).await;
+    let second = c.add_authenticator().await;
+    c.click("[data-testid=add-passkey]").await;
+    c.wait_for(
+        "the second passkey is listed",
+        "document.querySelectorAll('[data-testid=passkey-row]').length === 2",
+    )
+    .await;
+    c.assert_page(lang, t.account_h1).await;
+    assert_eq!(c.credentials(&second).await, 1);
+    assert_eq!(c.count("[data-testid=revoke]").await, 2);
+    assert!(c.text("[data-testid=revoke]").await.starts_with(t.revoke));
+    c.screenshot(&format!("account-{l}")).await;
+
+    // Revoke the first passkey, confirmed with the second.
+    c.click("[data-testid=passkey-row] [data-testid=revoke]")
+        .await;
+    c.wait_for(
+        "the revoked passkey disappears",
+        "document.querySelectorAll('[data-testid=passkey-row]').length === 1",
+    )
+    .await;
+    c.assert_page(lang, t.account_h1).await;
+    assert_eq!(c.count("[data-testid=revoke]").await, 0);
+
+    c.close().await;
+    eprintln!("browser journey by code ({l}): {:?}", started.elapsed());
+}
+
+/// Enrol by document number and date of birth (record r2).
+async fn journey_by_document(lang: Lang) {
+    let Some(exe) = chromium() else { return };
+    let started = Instant::now();
+    let w = tokio::task::spawn_blocking(|| world(&[])).await.unwrap();
+    let url = w.app.url.clone();
+    let t = lang.texts();
+    let l = lang.code();
+    let c = Chromium::launch(&exe).await;
+    let key = c.enable_webauthn().await;
+
+    c.goto(&format!("{url}/enrol?lang={l}")).await;
+    c.assert_page(lang, t.enrol_h1).await;
+    c.eval(&format!(
+        "document.querySelector('#jurisdiction').value = '{}'",
+        setup::JURISDICTION
+    ))
+    .await;
+    c.type_into("#document_number", "4511 654321").await;
+    c.eval("document.querySelector('#date_of_birth').value = '1985-11-02'")
+        .await;
+    c.click("[data-testid=enrol-document-submit]").await;
+    c.wait_for(
+        "enrolment by document lands on /account",
+        "location.pathname === '/account' && document.querySelector('[data-testid=passkeys]')",
+    )
+    .await;
+    c.assert_page(lang, t.account_h1).await;
+    assert_eq!(c.count("[data-testid=passkey-row]").await, 1);
+    assert_eq!(c.credentials(&key).await, 1);
+
+    c.close().await;
+    eprintln!("browser journey by document ({l}): {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enrol_by_code_sign_in_and_manage_passkeys_ru() {
+    journey_by_code(Lang::Ru).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enrol_by_code_sign_in_and_manage_passkeys_en() {
+    journey_by_code(Lang::En).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enrol_by_document_ru() {
+    journey_by_document(Lang::Ru).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enrol_by_document_en() {
+    journey_by_document(Lang::En).await;
+}

@@ -1,0 +1,157 @@
+//! The staff side of the browser journeys, over the API with a software
+//! authenticator (as `tests/server/identity.rs` does it): an administrator,
+//! a registrar of `test-oblast`, a roll of four records and enrolment codes.
+
+use serde_json::{Value, json};
+use veche_passkey::Algorithm;
+use veche_passkey::software::SoftwareAuthenticator;
+
+use crate::common::*;
+
+pub const JURISDICTION: &str = "test-oblast";
+
+/// r2 is the record the document-data journey claims.
+pub const ROLL: &str = "record_id,document_number,date_of_birth,district\n\
+r1,4510 123456,1990-05-17,Central\n\
+r2,4511 654321,1985-11-02,North\n\
+r3,4512 111222,1977-01-30,\n\
+r4,4513 333444,2001-07-07,South\n";
+
+/// One session (cookie) and its CSRF token.
+#[derive(Default)]
+struct Client {
+    cookie: Option<String>,
+    csrf: Option<String>,
+}
+
+impl Client {
+    fn call(&mut self, app: &TestApp, method: &str, path: &str, body: &Value) -> Response {
+        let mut req = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", app.url));
+        if let Some(c) = &self.cookie {
+            req = req.header("Cookie", format!("veche_session={c}"));
+        }
+        if let Some(t) = &self.csrf {
+            req = req.header("X-CSRF-Token", t);
+        }
+        let r = response(
+            agent().run(
+                req.header("Content-Type", "application/json")
+                    .body(serde_json::to_vec(body).unwrap())
+                    .unwrap(),
+            ),
+        );
+        if let Some(set) = r.header("set-cookie") {
+            let value = set
+                .split(';')
+                .next()
+                .unwrap()
+                .trim_start_matches("veche_session=");
+            self.cookie = (!value.is_empty()).then(|| value.to_string());
+        }
+        if (200..300).contains(&r.status)
+            && let Ok(j) = serde_json::from_slice::<Value>(&r.body)
+            && let Some(t) = j["csrf_token"].as_str()
+        {
+            self.csrf = Some(t.to_string());
+        }
+        r
+    }
+
+    /// Accepts a staff invite with a fresh software passkey.
+    fn accept_invite(&mut self, app: &TestApp, invite: &str, alg: Algorithm) {
+        let started = self.call(
+            app,
+            "POST",
+            "/api/v1/staff/invite/options",
+            &json!({ "invite": invite }),
+        );
+        assert_eq!(started.status, 200, "{}", started.text());
+        let started = started.json();
+        let mut key = SoftwareAuthenticator::new(alg);
+        let credential = key.register(&app.url, &started["publicKey"]).unwrap();
+        let finish = json!({
+            "ceremony": started["ceremony"],
+            "credential": serde_json::from_str::<Value>(&credential).unwrap(),
+        });
+        let r = self.call(app, "POST", "/api/v1/staff/invite/finish", &finish);
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+}
+
+/// The last path segment of the link `veche admin invite` prints.
+fn admin_invite(dir: &std::path::Path, db: &TestDb, app: &TestApp) -> String {
+    let out = veche_command(dir, db)
+        .args([
+            "admin",
+            "invite",
+            "--role",
+            "admin",
+            "--public-url",
+            &app.url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let link = text.lines().last().unwrap().trim().to_string();
+    link.rsplit('/').next().unwrap().to_string()
+}
+
+/// An administrator, a registrar and the roll [`ROLL`]; returns one
+/// enrolment code for each of `records`, in order.
+pub fn set_up(dir: &std::path::Path, db: &TestDb, app: &TestApp, records: &[&str]) -> Vec<String> {
+    app.add_jurisdiction(JURISDICTION, 5000);
+    let mut admin = Client::default();
+    admin.accept_invite(app, &admin_invite(dir, db, app), Algorithm::Es256);
+    let r = admin.call(
+        app,
+        "POST",
+        "/api/v1/staff/invites",
+        &json!({ "role": "registrar", "jurisdiction": JURISDICTION }),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let link = r.json()["link"].as_str().unwrap().to_string();
+    let mut registrar = Client::default();
+    registrar.accept_invite(app, link.rsplit('/').next().unwrap(), Algorithm::Ed25519);
+
+    let req = ureq::http::Request::builder()
+        .method("PUT")
+        .uri(format!(
+            "{}/api/v1/jurisdictions/{JURISDICTION}/roll",
+            app.url
+        ))
+        .header(
+            "Cookie",
+            format!("veche_session={}", registrar.cookie.as_deref().unwrap()),
+        )
+        .header("X-CSRF-Token", registrar.csrf.as_deref().unwrap())
+        .header("Content-Type", "text/csv")
+        .body(ROLL.as_bytes().to_vec())
+        .unwrap();
+    let r = response(agent().run(req));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["records"], 4);
+
+    if records.is_empty() {
+        return Vec::new();
+    }
+    let r = registrar.call(
+        app,
+        "POST",
+        &format!("/api/v1/jurisdictions/{JURISDICTION}/enrolment-codes"),
+        &json!({ "record_ids": records, "valid_days": 30 }),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap().to_string())
+        .collect()
+}
