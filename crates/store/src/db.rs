@@ -47,7 +47,7 @@ pub enum DatabaseConfig {
 }
 
 #[derive(Clone, Debug)]
-enum Backend {
+pub(crate) enum Backend {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
@@ -86,8 +86,41 @@ pub struct Batch<'a> {
 /// Handle to the database. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    backend: Backend,
+    pub(crate) backend: Backend,
 }
+
+/// Runs `$body` with `$p` bound to the pool, once per backend: for queries
+/// whose SQL and bind types are the same on SQLite and PostgreSQL.
+macro_rules! on_pool {
+    ($store:expr, $p:ident => $body:expr) => {
+        match &$store.backend {
+            $crate::db::Backend::Sqlite($p) => $body,
+            $crate::db::Backend::Postgres($p) => $body,
+        }
+    };
+}
+
+/// Runs `$body` inside a transaction (`$tx`), committing if it returns `Ok`.
+macro_rules! in_tx {
+    ($store:expr, $tx:ident => $body:expr) => {
+        match &$store.backend {
+            $crate::db::Backend::Sqlite(pool) => {
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            $crate::db::Backend::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use {in_tx, on_pool};
 
 fn to_i64(v: u64) -> i64 {
     i64::try_from(v).expect("log sizes fit in i64")

@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod db;
+pub mod identity;
 pub mod publish;
 pub mod sequencer;
 
