@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use crate::common::*;
 
 /// The verifier binary, built beside `veche` (built here if missing).
-fn verifier() -> PathBuf {
+pub fn verifier() -> PathBuf {
     let path = Path::new(bin()).with_file_name("veche-verify");
     if !path.exists() {
         let status = Command::new(env!("CARGO"))

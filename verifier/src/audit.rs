@@ -18,7 +18,7 @@ use crate::source::LogSource;
 use crate::{Result, failed, hex_prefix};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use veche_entry::{Entry, Jurisdictions};
+use veche_entry::{Entry, Jurisdictions, Payload, Rolls};
 use veche_log::tiles::{TILE_WIDTH, decode_bundle};
 use veche_log::{Checkpoint, HASH_SIZE, Hash, TILE_HEIGHT, TilePath, TileWriter, leaf_hash};
 
@@ -31,6 +31,8 @@ pub struct Audit {
     pub entries_by_kind: BTreeMap<&'static str, u64>,
     /// The jurisdictions the entries declare.
     pub jurisdictions: Jurisdictions,
+    /// The electoral roll versions, per jurisdiction.
+    pub rolls: Rolls,
 }
 
 /// Everything to read to audit a tree of `size` leaves, in order: each
@@ -154,6 +156,7 @@ pub fn audit(
     let mut partial: Option<Vec<(u8, Vec<u8>)>> = None;
     let mut entries_by_kind = BTreeMap::new();
     let mut jurisdictions = Jurisdictions::new();
+    let mut rolls = Rolls::new();
 
     let (worker_src, size) = (src.clone(), cp.size);
     let items = Prefetch::new(src.parallelism(), plan(size), move |path| {
@@ -167,6 +170,22 @@ pub fn audit(
                 for (entry, leaf) in &entries {
                     let i = writer.append(*leaf);
                     *entries_by_kind.entry(entry.kind_name()).or_insert(0) += 1;
+                    // A roll belongs to a declared jurisdiction and versions
+                    // follow each other (1, 2, … with consistent counts).
+                    if let Payload::RollVersion(r) = &entry.payload
+                        && jurisdictions.get(&r.jurisdiction).is_none()
+                    {
+                        return Err(failed(format!(
+                            "{}: entry {i} is roll version {} of `{}`, a jurisdiction the log has not declared",
+                            place(),
+                            r.version,
+                            r.jurisdiction
+                        )));
+                    }
+                    rolls
+                        .check(entry)
+                        .map_err(|e| failed(format!("{}: entry {i}: {e}", place())))?;
+                    rolls.apply(i, entry);
                     jurisdictions.apply(i, entry);
                 }
                 rebuilt.extend(
@@ -209,6 +228,7 @@ pub fn audit(
         checkpoint: cp.clone(),
         entries_by_kind,
         jurisdictions,
+        rolls,
     })
 }
 

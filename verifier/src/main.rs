@@ -197,8 +197,22 @@ fn audit_command(args: &LogArgs, json: bool) -> Result<()> {
                         })
                     })
                     .collect();
+                let rolls: Vec<_> = a
+                    .rolls
+                    .iter()
+                    .map(|(id, r)| {
+                        serde_json::json!({
+                            "jurisdiction": id,
+                            "version": r.current.version,
+                            "records": r.current.records,
+                            "commitment": hex::encode(r.current.commitment),
+                            "last_index": r.last_index,
+                        })
+                    })
+                    .collect();
                 serde_json::json!({
                     "ok": true,
+                    "rolls": rolls,
                     "origin": v.checkpoint.origin,
                     "size": v.checkpoint.size,
                     "root": v.checkpoint.root.to_base64(),
@@ -233,6 +247,15 @@ fn audit_command(args: &LogArgs, json: bool) -> Result<()> {
             "    {id:<24} population {:>12}  {} (declared {}×, latest at entry {})",
             r.current.population, r.current.name_en, r.declarations, r.last_index
         );
+    }
+    if a.rolls.iter().next().is_some() {
+        println!("  electoral rolls:");
+        for (id, r) in a.rolls.iter() {
+            println!(
+                "    {id:<24} version {:>4}  {:>10} records (latest at entry {})",
+                r.current.version, r.current.records, r.last_index
+            );
+        }
     }
     Ok(())
 }
