@@ -43,6 +43,7 @@ struct Texts {
     code: &'static str,
     enrol_h1: &'static str,
     sign_in_h1: &'static str,
+    sign_in_button: &'static str,
     account_h1: &'static str,
     add_passkey: &'static str,
     revoke: &'static str,
@@ -60,6 +61,7 @@ impl Lang {
                 code: "ru",
                 enrol_h1: "Регистрация для подписи петиций и голосования",
                 sign_in_h1: "Вход",
+                sign_in_button: "Войти с ключом доступа",
                 account_h1: "Ваша учётная запись",
                 add_passkey: "Добавить ещё один ключ доступа",
                 revoke: "Отозвать",
@@ -69,6 +71,7 @@ impl Lang {
                 code: "en",
                 enrol_h1: "Enrol to sign petitions and vote",
                 sign_in_h1: "Sign in",
+                sign_in_button: "Sign in with a passkey",
                 account_h1: "Your account",
                 add_passkey: "Add another passkey",
                 revoke: "Revoke",
@@ -233,6 +236,24 @@ impl Chromium {
         }
     }
 
+    /// Waits for /account with its passkey table, in any state.
+    async fn wait_for_account(&self, what: &str) {
+        self.wait_for(
+            what,
+            "location.pathname === '/account' && document.querySelector('[data-testid=passkeys]')",
+        )
+        .await;
+    }
+
+    /// The sign-out button (a plain form) ends the session: /account then
+    /// sends to /sign-in.
+    async fn sign_out(&self, url: &str, lang: &str) {
+        self.click("[data-testid=sign-out]").await;
+        self.wait_for("sign-out", "location.pathname === '/'").await;
+        self.goto(&format!("{url}/account?lang={lang}")).await;
+        assert_eq!(self.path().await, "/sign-in", "/account without a session");
+    }
+
     async fn click(&self, selector: &str) {
         self.page
             .find_element(selector)
@@ -375,11 +396,8 @@ async fn journey_by_code(lang: Lang) {
     c.screenshot(&format!("enrol-{l}")).await;
     c.type_into("#code", &w.codes[0]).await;
     c.click("[data-testid=enrol-code-submit]").await;
-    c.wait_for(
-        "enrolment by code lands on /account",
-        "location.pathname === '/account' && document.querySelector('[data-testid=passkeys]')",
-    )
-    .await;
+    c.wait_for_account("enrolment by code lands on /account")
+        .await;
     c.assert_page(lang, t.account_h1).await;
     assert_eq!(c.count("[data-testid=passkey-row]").await, 1);
     assert_eq!(
@@ -397,31 +415,39 @@ async fn journey_by_code(lang: Lang) {
 
     // Sign out: the account page is no longer reachable.
     assert_eq!(c.text("[data-testid=sign-out]").await, t.sign_out);
-    c.click("[data-testid=sign-out]").await;
-    c.wait_for("sign-out", "location.pathname === '/'").await;
-    c.goto(&format!("{url}/account?lang={l}")).await;
-    assert_eq!(c.path().await, "/sign-in", "/account without a session");
+    c.sign_out(&url, l).await;
 
-    // Sign in with the passkey (the button, beside the conditional request).
+    // Sign in by passkey autofill: the page's conditional-mediation request
+    // is answered by the virtual authenticator without a click.
     c.goto(&format!("{url}/sign-in?lang={l}")).await;
     c.assert_page(lang, t.sign_in_h1).await;
+    c.wait_for_account("sign-in by autofill lands on /account")
+        .await;
+    assert_eq!(c.count("[data-testid=passkey-row]").await, 1);
+    c.sign_out(&url, l).await;
+
+    // Sign in with the button. The virtual authenticator would also answer
+    // the conditional request at once (a real one waits for the user to pick
+    // the passkey from autofill), so the page is told that conditional
+    // mediation is unavailable, leaving the button's request alone.
+    c.page
+        .evaluate_on_new_document(
+            "if (window.PublicKeyCredential) \
+             PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false);",
+        )
+        .await
+        .expect("Page.addScriptToEvaluateOnNewDocument");
+    c.goto(&format!("{url}/sign-in?lang={l}")).await;
+    c.assert_page(lang, t.sign_in_h1).await;
+    assert_eq!(
+        c.text("[data-testid=sign-in-submit]").await,
+        t.sign_in_button
+    );
     c.click("[data-testid=sign-in-submit]").await;
-    c.wait_for(
-        "sign-in lands on /account",
-        "location.pathname === '/account' && document.querySelector('[data-testid=passkeys]')",
-    )
-    .await;
-    c.assert_page(lang, t.account_h1).await;
+    c.wait_for_account("sign-in with the button lands on /account")
+        .await;
     assert_eq!(c.count("[data-testid=passkey-row]").await, 1);
 
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    eprintln!(
-        "DEBUG after sign-in: path={} meta={:?} me={:?}",
-        c.path().await,
-        c.eval("document.querySelector('meta[name=csrf-token]').content")
-            .await,
-        c.eval("fetch('/api/v1/me').then(r => r.text())").await
-    );
     // A second passkey, on a second device: the first authenticator holds an
     // excluded credential, so it is taken away while the second registers.
     c.remove_authenticator(first).await;
@@ -475,11 +501,8 @@ async fn journey_by_document(lang: Lang) {
     c.eval("document.querySelector('#date_of_birth').value = '1985-11-02'")
         .await;
     c.click("[data-testid=enrol-document-submit]").await;
-    c.wait_for(
-        "enrolment by document lands on /account",
-        "location.pathname === '/account' && document.querySelector('[data-testid=passkeys]')",
-    )
-    .await;
+    c.wait_for_account("enrolment by document lands on /account")
+        .await;
     c.assert_page(lang, t.account_h1).await;
     assert_eq!(c.count("[data-testid=passkey-row]").await, 1);
     assert_eq!(c.credentials(&key).await, 1);
