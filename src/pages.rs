@@ -289,31 +289,40 @@ pub async fn account(
     let Some(me) = session::current(&state, &headers).await? else {
         return Ok(Redirect::to(&format!("/sign-in?lang={}", lang.code())).into_response());
     };
+    let tr = Tr(lang);
     let passkeys = state
         .store
         .credentials_of(&me.account.id)
         .await?
         .into_iter()
-        .map(|c| PasskeyRow {
+        .enumerate()
+        .map(|(i, c)| PasskeyRow {
             id: base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &c.id),
-            label: c.label,
+            label: format!("{} {}", tr.t("account-passkey"), i + 1),
             created: when(c.created_ms),
             last_used: c.last_used_ms.map(when).unwrap_or_else(|| "—".into()),
         })
         .collect();
+    let kind_key = match (me.account.kind.as_str(), me.account.role.as_deref()) {
+        ("staff", Some(role)) => format!("role-{role}"),
+        _ => "account-kind-citizen".to_string(),
+    };
+    let jurisdiction = match me.account.jurisdiction.as_deref() {
+        None => "—".to_string(),
+        Some(id) => crate::jurisdictions::load(&state.store)
+            .await?
+            .get(id)
+            .map(|r| match lang {
+                Lang::Ru => r.current.name_ru.clone(),
+                Lang::En => r.current.name_en.clone(),
+            })
+            .unwrap_or_else(|| id.to_string()),
+    };
     let page = AccountPage {
-        tr: Tr(lang),
+        tr,
         pseudonym: me.account.pseudonym.clone(),
-        kind: me
-            .account
-            .role
-            .clone()
-            .unwrap_or_else(|| me.account.kind.clone()),
-        jurisdiction: me
-            .account
-            .jurisdiction
-            .clone()
-            .unwrap_or_else(|| "—".into()),
+        kind: tr.t(&kind_key),
+        jurisdiction,
         passkeys,
         nav: Nav::of(Some(&me)),
     };

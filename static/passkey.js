@@ -43,12 +43,18 @@
   }
 
   // Assertion (sign-in or an action): options -> navigator.credentials.get -> finish.
-  async function assert(optionsUrl, finishUrl, mediation) {
+  // `conditional` is {signal, stillWanted}: passkey autofill, abortable, and
+  // dropped (no finish, so no second session) once the button took over.
+  async function assert(optionsUrl, finishUrl, conditional) {
     const started = await post(optionsUrl, {});
     const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(started.publicKey);
     const options = { publicKey };
-    if (mediation) options.mediation = mediation;
+    if (conditional) {
+      options.mediation = "conditional";
+      options.signal = conditional.signal;
+    }
     const credential = await navigator.credentials.get(options);
+    if (conditional && !conditional.stillWanted()) throw new Error("superseded");
     return post(finishUrl, { ceremony: started.ceremony, credential: credential.toJSON() });
   }
 
@@ -91,17 +97,27 @@
     await register("/api/v1/staff/invite/options", { invite: data.get("invite") }, "/api/v1/staff/invite/finish");
     go("/staff");
   });
-  // Sign-in, with passkey autofill (conditional UI) where the browser offers it.
+  // Sign-in, with passkey autofill (conditional UI) where the browser offers
+  // it. Pressing the button aborts the autofill request first, so exactly one
+  // sign-in finishes.
+  let autofill = null;
+  let buttonPressed = false;
   wire($("#sign-in-form"), async () => {
+    buttonPressed = true;
+    if (autofill) autofill.abort();
     await assert("/api/v1/session/options", "/api/v1/session/finish");
     go("/account");
   });
   if ($("#sign-in-form") && window.PublicKeyCredential && PublicKeyCredential.isConditionalMediationAvailable) {
     PublicKeyCredential.isConditionalMediationAvailable().then((ok) => {
-      if (ok && document.body.dataset.conditional !== "off") {
-        assert("/api/v1/session/options", "/api/v1/session/finish", "conditional")
+      if (ok && !buttonPressed) {
+        autofill = new AbortController();
+        assert("/api/v1/session/options", "/api/v1/session/finish", {
+          signal: autofill.signal,
+          stillWanted: () => !buttonPressed,
+        })
           .then(() => go("/account"))
-          .catch(() => { /* the user chose the button instead */ });
+          .catch(() => { /* aborted, or the user chose the button instead */ });
       }
     });
   }
