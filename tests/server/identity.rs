@@ -285,6 +285,30 @@ fn citizens_enrol_sign_in_and_manage_passkeys(db: TestDb) {
             Some(&json!({ "method": "code", "code": "not a code" })),
         )
         .assert_problem(422, "invalid-code");
+    // A refused guess does not spend the real code of r4.
+    let code_r4 = codes[1]["code"].as_str().unwrap().to_string();
+    let mut guess = code_r4.clone();
+    let last = guess.pop().unwrap();
+    guess.push(if last == 'A' { 'B' } else { 'A' });
+    other
+        .call(
+            &app,
+            "POST",
+            "/api/v1/enrolment/options",
+            Some(&json!({ "method": "code", "code": guess })),
+        )
+        .assert_problem(422, "invalid-code");
+    assert_eq!(
+        Client::default()
+            .call(
+                &app,
+                "POST",
+                "/api/v1/enrolment/options",
+                Some(&json!({ "method": "code", "code": code_r4 }))
+            )
+            .status,
+        200
+    );
 
     // 2. By document data (spaces and dashes in the number do not matter).
     let mut bob_key = SoftwareAuthenticator::new(Algorithm::Ed25519);
@@ -347,6 +371,11 @@ fn citizens_enrol_sign_in_and_manage_passkeys(db: TestDb) {
     let old = bob.clone();
     bob.call_raw(&app, "DELETE", "/api/v1/session", None, false)
         .assert_problem(403, "csrf");
+    assert_eq!(
+        bob.call(&app, "GET", "/api/v1/me", None).status,
+        200,
+        "the refused sign-out changed nothing"
+    );
     assert_eq!(
         bob.call(&app, "DELETE", "/api/v1/session", None).status,
         204
@@ -438,6 +467,11 @@ fn citizens_enrol_sign_in_and_manage_passkeys(db: TestDb) {
         )
         .assert_problem(422, "passkey-refused");
     assert_eq!(p["reason"], "challenge-mismatch", "{p}");
+    assert_eq!(
+        passkey_count(&app, &mut bob),
+        2,
+        "the refused revoke changed nothing"
+    );
     // The right action: passkey 2 is revoked.
     let started = bob
         .call(
@@ -456,6 +490,11 @@ fn citizens_enrol_sign_in_and_manage_passkeys(db: TestDb) {
             .status,
         403,
         "CSRF is required"
+    );
+    assert_eq!(
+        passkey_count(&app, &mut bob),
+        2,
+        "the refused revoke changed nothing"
     );
     let r = bob.call(&app, "POST", &path, Some(&revoke));
     assert_eq!(r.status, 204, "{}", r.text());
@@ -486,6 +525,12 @@ fn citizens_enrol_sign_in_and_manage_passkeys(db: TestDb) {
         Some(&json!({ "ceremony": started["ceremony"], "credential": assertion })),
     )
     .assert_problem(409, "last-passkey");
+    assert_eq!(passkey_count(&app, &mut bob), 1);
+    assert_eq!(
+        Client::default().sign_in(&app, &mut bob_key).status,
+        200,
+        "the last passkey still works"
+    );
 
     // 6. Roles: a citizen cannot load a roll or issue codes.
     put_csv(
@@ -661,4 +706,11 @@ fn no_personal_data_or_secrets_at_rest() {
             );
         }
     }
+}
+
+fn passkey_count(app: &TestApp, c: &mut Client) -> usize {
+    c.call(app, "GET", "/api/v1/me/passkeys", None).json()["passkeys"]
+        .as_array()
+        .unwrap()
+        .len()
 }
