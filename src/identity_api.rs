@@ -13,7 +13,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -255,9 +255,12 @@ fn already_claimed() -> Problem {
 pub async fn enrolment_options(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Result<Json<EnrolmentRequest>, JsonRejection>,
 ) -> Result<Json<CeremonyStarted>, Problem> {
-    state.limits.enrol(addr.ip())?;
+    state
+        .limits
+        .enrol(state.limits.client_ip(addr.ip(), &headers))?;
     let request = json_body(body)?;
     let (jurisdiction, record_id, code_id) = match request {
         EnrolmentRequest::Code { code } => {
@@ -482,8 +485,11 @@ fn duplicate_credential() -> Problem {
 pub async fn session_options(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
 ) -> Result<Json<CeremonyStarted>, Problem> {
-    state.limits.sign_in(addr.ip())?;
+    state
+        .limits
+        .sign_in(state.limits.client_ip(addr.ip(), &headers))?;
     let (options, ceremony) = state.identity.rp.start_authentication();
     store_ceremony(&state, "sign-in", &ceremony, json!({}), options).await
 }
@@ -543,9 +549,12 @@ fn replayed() -> Problem {
 pub async fn session_finish(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Result<Json<FinishRequest>, JsonRejection>,
 ) -> Result<Response, Problem> {
-    state.limits.sign_in(addr.ip())?;
+    state
+        .limits
+        .sign_in(state.limits.client_ip(addr.ip(), &headers))?;
     let req = json_body(body)?;
     let (ceremony, _) = take_ceremony(&state, &req.ceremony, "sign-in").await?;
     let id = response_credential_id(&req.credential)?;
@@ -992,9 +1001,12 @@ pub struct AcceptInvite {
 pub async fn accept_invite_options(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Result<Json<AcceptInvite>, JsonRejection>,
 ) -> Result<Json<CeremonyStarted>, Problem> {
-    state.limits.enrol(addr.ip())?;
+    state
+        .limits
+        .enrol(state.limits.client_ip(addr.ip(), &headers))?;
     let req = json_body(body)?;
     let invalid = || {
         Problem::unprocessable(
