@@ -172,10 +172,18 @@ async fn take_raw_ceremony(
     Ok((c.state, context))
 }
 
+/// A public pseudonym: `<prefix>-<8 random characters>`. For staff the
+/// prefix is the role, and the result is always a valid `actor` pseudonym
+/// of the log (3–64 bytes of `[a-z0-9-]`, starting with a letter; see
+/// `veche_entry::validate::pseudonym` and the test below).
 fn pseudonym(prefix: &str) -> String {
-    let token = random_token(6)
-        .to_ascii_lowercase()
-        .replace(['-', '_'], "x");
+    pseudonym_from(prefix, &random_token(6))
+}
+
+/// `<prefix>-<token>` with the base64url `token` lowercased and its `-`
+/// and `_` made `x`, so that it holds only `[a-z0-9]`.
+fn pseudonym_from(prefix: &str, token: &str) -> String {
+    let token = token.to_ascii_lowercase().replace(['-', '_'], "x");
     format!("{prefix}-{token}")
 }
 
@@ -365,6 +373,38 @@ pub struct FinishRequest {
     pub credential: Value,
 }
 
+/// A registration ceremony's finish, shared by enrolment, new passkeys and
+/// staff invites: takes the ceremony, verifies the new credential, and
+/// returns it, its stored JSON form, the ceremony's context and the account
+/// id the context names.
+struct Registered {
+    credential: RegisteredCredential,
+    json: String,
+    ctx: Value,
+    account_id: Vec<u8>,
+}
+
+async fn finish_registration_ceremony(
+    state: &AppState,
+    req: &FinishRequest,
+    kind: &str,
+) -> Result<Registered, Problem> {
+    let (ceremony, ctx) = take_ceremony(state, &req.ceremony, kind).await?;
+    let credential = state
+        .identity
+        .rp
+        .finish_registration(&ceremony, &req.credential.to_string())
+        .map_err(passkey_problem)?;
+    let account_id = hex::decode(ctx_str(&ctx, "account_id")?).map_err(Problem::internal)?;
+    let json = serde_json::to_string(&credential).map_err(Problem::internal)?;
+    Ok(Registered {
+        credential,
+        json,
+        ctx,
+        account_id,
+    })
+}
+
 fn ctx_str<'a>(ctx: &'a Value, key: &str) -> Result<&'a str, Problem> {
     ctx[key]
         .as_str()
@@ -417,14 +457,12 @@ pub async fn enrolment_finish(
     body: Result<Json<FinishRequest>, JsonRejection>,
 ) -> Result<Response, Problem> {
     let req = json_body(body)?;
-    let (ceremony, ctx) = take_ceremony(&state, &req.ceremony, "enrol").await?;
-    let credential = state
-        .identity
-        .rp
-        .finish_registration(&ceremony, &req.credential.to_string())
-        .map_err(passkey_problem)?;
-    let account_id = hex::decode(ctx_str(&ctx, "account_id")?).map_err(Problem::internal)?;
-    let credential_json = serde_json::to_string(&credential).map_err(Problem::internal)?;
+    let Registered {
+        credential,
+        json: credential_json,
+        ctx,
+        account_id,
+    } = finish_registration_ceremony(&state, &req, "enrol").await?;
     let outcome = state
         .store
         .enrol(&NewEnrolment {
@@ -715,8 +753,13 @@ pub async fn add_passkey_finish(
     body: Result<Json<FinishRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), Problem> {
     let req = json_body(body)?;
-    let (ceremony, ctx) = take_ceremony(&state, &req.ceremony, "add-passkey").await?;
-    if ctx_str(&ctx, "account_id")? != hex::encode(&me.account.id) {
+    let Registered {
+        credential,
+        json: json_c,
+        account_id,
+        ..
+    } = finish_registration_ceremony(&state, &req, "add-passkey").await?;
+    if account_id != me.account.id {
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -724,14 +767,8 @@ pub async fn add_passkey_finish(
             "This ceremony belongs to another account.",
         ));
     }
-    let credential = state
-        .identity
-        .rp
-        .finish_registration(&ceremony, &req.credential.to_string())
-        .map_err(passkey_problem)?;
     let count = state.store.credentials_of(&me.account.id).await?.len();
     let label = format!("passkey {}", count + 1);
-    let json_c = serde_json::to_string(&credential).map_err(Problem::internal)?;
     if !state
         .store
         .add_credential(
@@ -1057,14 +1094,12 @@ pub async fn accept_invite_finish(
     body: Result<Json<FinishRequest>, JsonRejection>,
 ) -> Result<Response, Problem> {
     let req = json_body(body)?;
-    let (ceremony, ctx) = take_ceremony(&state, &req.ceremony, "staff-invite").await?;
-    let credential = state
-        .identity
-        .rp
-        .finish_registration(&ceremony, &req.credential.to_string())
-        .map_err(passkey_problem)?;
-    let account_id = hex::decode(ctx_str(&ctx, "account_id")?).map_err(Problem::internal)?;
-    let json_c = serde_json::to_string(&credential).map_err(Problem::internal)?;
+    let Registered {
+        credential,
+        json: json_c,
+        ctx,
+        account_id,
+    } = finish_registration_ceremony(&state, &req, "staff-invite").await?;
     if !state
         .store
         .accept_staff_invite(
@@ -1112,4 +1147,37 @@ pub async fn staff_list(
         .map(account_json)
         .collect();
     Ok(Json(json!({ "staff": staff })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{STAFF_ROLES, pseudonym, pseudonym_from};
+    use veche_entry::{Actor, StaffRole};
+
+    /// Staff pseudonyms go into the log as `actor`s: every role the service
+    /// hands out has a code there, and every pseudonym it generates for a
+    /// role passes the log's pseudonym rule.
+    #[test]
+    fn staff_pseudonyms_are_valid_log_actors() {
+        const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        for role in STAFF_ROLES {
+            let code = StaffRole::from_name(role).expect("a staff role has a log code");
+            for chunk in ALPHABET.as_bytes().chunks(8) {
+                let token = std::str::from_utf8(chunk).unwrap();
+                let p = pseudonym_from(role, token);
+                assert!(Actor::new(code, &p).validate("actor").is_ok(), "{p}");
+            }
+            for _ in 0..500 {
+                let p = pseudonym(role);
+                assert_eq!(p.len(), role.len() + 9, "{p}");
+                assert!(p.starts_with(&format!("{role}-")), "{p}");
+                assert!(Actor::new(code, &p).validate("actor").is_ok(), "{p}");
+            }
+        }
+        assert_eq!(
+            pseudonym_from("registrar", "Ab-_9zQ0"),
+            "registrar-abxx9zq0"
+        );
+        assert_eq!(StaffRole::ALL.len(), STAFF_ROLES.len());
+    }
 }

@@ -134,11 +134,13 @@ fn summarize(entry: &Entry, lang: Lang) -> (String, String) {
         Payload::RollVersion(r) => (
             tr.t("kind-roll-version"),
             format!(
-                "{} v{} — {} {}",
+                "{} v{} — {} {} — {} {}",
                 r.jurisdiction,
                 r.version,
                 lang.number(r.records),
-                tr.t("roll-records")
+                tr.t("roll-records"),
+                tr.t(&format!("role-{}", r.actor.role.name())),
+                r.actor.pseudonym
             ),
         ),
     }

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use veche_entry::Entry;
+use veche_entry::{Actor, Entry, StaffRole};
 use veche_roll::{EnrolmentCode, HashedRecord};
 use veche_store::identity::{EnrolmentCodeRow, RecordUpsert};
 use veche_store::{Clock, SystemClock};
@@ -42,6 +42,23 @@ fn may_register(me: &SignedIn, jurisdiction: &str) -> Result<(), Problem> {
         ));
     }
     Ok(())
+}
+
+/// The signed-in staff member as the `actor` of the log entries they write:
+/// their account's role and public pseudonym.
+pub fn actor_of(me: &SignedIn) -> Result<Actor, Problem> {
+    let role = me
+        .account
+        .role
+        .as_deref()
+        .and_then(StaffRole::from_name)
+        .ok_or_else(|| {
+            Problem::internal(format!(
+                "staff account {} has no staff role ({:?})",
+                me.account.pseudonym, me.account.role
+            ))
+        })?;
+    Ok(Actor::new(role, me.account.pseudonym.clone()))
 }
 
 async fn require_jurisdiction(state: &AppState, id: &str) -> Result<(), Problem> {
@@ -91,6 +108,7 @@ pub async fn put_roll(
 ) -> Result<Json<serde_json::Value>, Problem> {
     let jurisdiction = jurisdiction_path(id)?;
     may_register(&me, &jurisdiction)?;
+    let actor = actor_of(&me)?;
     require_jurisdiction(&state, &jurisdiction).await?;
     let ct = headers
         .get(header::CONTENT_TYPE)
@@ -143,7 +161,7 @@ pub async fn put_roll(
         .latest_roll_version(&jurisdiction)
         .await?
         .map_or(1, |(v, _)| v + 1);
-    let payload = diff.roll_version(&jurisdiction, version, &new);
+    let payload = diff.roll_version(&jurisdiction, version, &new, actor);
     let entry = Entry::new(SystemClock.now_ms(), payload.clone())
         .encode()
         .map_err(crate::jurisdictions::invalid_entry)?;

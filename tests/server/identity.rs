@@ -150,6 +150,15 @@ fn set_up(dir: &std::path::Path, db: &TestDb, app: &TestApp) -> Client {
         "/api/v1/staff/invite/finish",
     );
     assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["account"]["role"], "registrar");
+    let registrar_pseudonym = r.json()["account"]["pseudonym"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        registrar_pseudonym.starts_with("registrar-"),
+        "{registrar_pseudonym}"
+    );
     // The invite is single use.
     let again = registrar.call(
         app,
@@ -188,6 +197,13 @@ fn set_up(dir: &std::path::Path, db: &TestDb, app: &TestApp) -> Client {
     };
     assert_eq!(last["kind"], "roll_version");
     assert_eq!(last["entry"]["records"], 4);
+    // Attributed to the registrar, by role and public pseudonym.
+    assert_eq!(last["entry"]["actor"]["role"], "registrar");
+    assert_eq!(
+        last["entry"]["actor"]["pseudonym"],
+        registrar_pseudonym.as_str()
+    );
+    assert_eq!(v["registrar"], registrar_pseudonym.as_str());
     registrar
 }
 

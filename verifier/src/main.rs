@@ -206,6 +206,7 @@ fn audit_command(args: &LogArgs, json: bool) -> Result<()> {
                             "version": r.current.version,
                             "records": r.current.records,
                             "commitment": hex::encode(r.current.commitment),
+                            "actor": r.current.actor,
                             "last_index": r.last_index,
                         })
                     })
@@ -252,8 +253,12 @@ fn audit_command(args: &LogArgs, json: bool) -> Result<()> {
         println!("  electoral rolls:");
         for (id, r) in a.rolls.iter() {
             println!(
-                "    {id:<24} version {:>4}  {:>10} records (latest at entry {})",
-                r.current.version, r.current.records, r.last_index
+                "    {id:<24} version {:>4}  {:>10} records (latest at entry {}, loaded by {} {})",
+                r.current.version,
+                r.current.records,
+                r.last_index,
+                r.current.actor.role,
+                r.current.actor.pseudonym
             );
         }
     }

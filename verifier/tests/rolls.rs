@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use veche_entry::{Date, Entry, Jurisdiction, RollVersion};
+use veche_entry::{Actor, Date, Entry, Jurisdiction, RollVersion, StaffRole};
 
 fn jurisdiction(id: &str) -> Vec<u8> {
     Entry::new(
@@ -35,6 +35,7 @@ fn roll(id: &str, version: u32, records: u64, added: u64) -> Vec<u8> {
             updated: 0,
             retired: 0,
             commitment: [version as u8; 32],
+            actor: Actor::new(StaffRole::Registrar, format!("registrar-{id}{version}")),
         },
     )
     .encode()
@@ -46,7 +47,12 @@ fn successive_roll_versions_pass() {
     let entries = [jurisdiction("a"), roll("a", 1, 3, 3), roll("a", 2, 5, 2)];
     let (dir, _) = mirror_with(3, |i| entries[i as usize].clone());
     let a = audit_once(dir.path()).unwrap();
-    assert_eq!(a.rolls.get("a").unwrap().current.version, 2);
+    let a = a.rolls.get("a").unwrap();
+    assert_eq!(a.current.version, 2);
+    assert_eq!(
+        a.current.actor,
+        Actor::new(StaffRole::Registrar, "registrar-a2")
+    );
 }
 
 #[test]
@@ -60,4 +66,46 @@ fn a_skipped_version_or_an_undeclared_jurisdiction_fails() {
     let (dir, _) = mirror_with(2, |i| undeclared[i as usize].clone());
     let msg = failure(audit_once(dir.path()));
     assert!(msg.contains("has not declared"), "{msg}");
+}
+
+#[test]
+fn the_audit_reports_who_loaded_each_roll() {
+    let entries = [jurisdiction("a"), roll("a", 1, 3, 3), roll("a", 2, 5, 2)];
+    let (dir, _) = mirror_with(3, |i| entries[i as usize].clone());
+    let st = tempfile::tempdir().unwrap();
+    let log = dir.path().to_str().unwrap();
+    let state = st.path().join("state.json");
+    let run = |json: bool| {
+        let mut args = vec![
+            "audit",
+            "--log",
+            log,
+            "--vkey",
+            &vkey(),
+            "--state",
+            state.to_str().unwrap(),
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+        if json {
+            args.push("--json".into());
+        }
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_veche-verify"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let v: serde_json::Value = serde_json::from_str(&run(true)).unwrap();
+    assert_eq!(
+        v["rolls"][0]["actor"],
+        serde_json::json!({"role": "registrar", "pseudonym": "registrar-a2"})
+    );
+    let text = run(false);
+    assert!(
+        text.contains("(latest at entry 2, loaded by registrar registrar-a2)"),
+        "{text}"
+    );
 }

@@ -10,12 +10,16 @@
 //! | bytes32   | 32 raw bytes |
 //! | date      | u16 year, u8 month, u8 day; a calendar date 0001-01-01..=9999-12-31 |
 //! | list      | u32 item count + items |
+//! | actor     | u8 staff role code (1..=5) + string pseudonym ([`Actor`]) |
 //!
 //! Every read takes the field's name, so errors can say which field failed
 //! and validation errors found after decoding can be reported at the byte
 //! offset where that field starts.
 
+use std::borrow::Cow;
+
 use crate::MAX_ENTRY_SIZE;
+use crate::actor::{Actor, StaffRole};
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError, ValidationError};
 use crate::time::Date;
 
@@ -118,6 +122,14 @@ impl Writer {
         self.u8(v.day());
     }
 
+    /// Appends an [`Actor`]: the u8 role code, then the pseudonym as a
+    /// string (`field` names the actor field, e.g. `"actor"`). The
+    /// pseudonym rule is the kind's to check, with [`Actor::validate`].
+    pub fn actor(&mut self, field: &str, v: &Actor) {
+        self.u8(v.role.code());
+        self.str(&format!("{field}.pseudonym"), &v.pseudonym);
+    }
+
     /// Appends `0x00`, or `0x01` and the value written by `f`.
     pub fn option<T>(&mut self, v: Option<&T>, f: impl FnOnce(&mut Self, &T)) {
         match v {
@@ -165,7 +177,9 @@ impl Writer {
 pub struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
-    fields: Vec<(&'static str, usize)>,
+    /// Where each named field started; nested fields (an actor's
+    /// `actor.pseudonym`) are recorded under their full name.
+    fields: Vec<(Cow<'static, str>, usize)>,
 }
 
 impl<'a> Reader<'a> {
@@ -201,21 +215,27 @@ impl<'a> Reader<'a> {
     }
 
     /// Records where `field` starts (the first time it is read).
-    fn mark(&mut self, field: &'static str) -> usize {
+    fn mark(&mut self, field: impl Into<Cow<'static, str>>) -> usize {
+        let field = field.into();
         if !self.fields.iter().any(|(f, _)| *f == field) {
             self.fields.push((field, self.pos));
         }
         self.pos
     }
 
-    /// Offset where the top-level field named in a validation error started:
-    /// `"options[2].text"` is looked up as `"options"`.
+    /// Offset where the field named in a validation error started: the
+    /// nested field itself if it was recorded (`"actor.pseudonym"`),
+    /// otherwise its top-level field (`"options[2].text"` is looked up as
+    /// `"options"`).
     pub fn field_offset(&self, field: &str) -> Option<usize> {
         let top = field.split(['[', '.']).next().unwrap_or(field);
-        self.fields
-            .iter()
-            .find(|(f, _)| *f == top)
-            .map(|&(_, offset)| offset)
+        let find = |name: &str| {
+            self.fields
+                .iter()
+                .find(|(f, _)| f == name)
+                .map(|&(_, offset)| offset)
+        };
+        find(field).or_else(|| find(top))
     }
 
     /// The validation error as a decode error at its field's offset
@@ -334,6 +354,29 @@ impl<'a> Reader<'a> {
                 },
             )
         })
+    }
+
+    /// Reads an [`Actor`]: a u8 staff role code (only 1..=5; anything else
+    /// is `invalid_enum` at the code's offset), then the pseudonym string.
+    /// Errors in either part name `field`; a validation error of the
+    /// pseudonym (`"<field>.pseudonym"`) is reported at the pseudonym's
+    /// length prefix.
+    pub fn actor(&mut self, field: &'static str) -> Result<Actor, DecodeError> {
+        let at = self.mark(field);
+        let code = self.u8(field)?;
+        let role = StaffRole::from_code(code).ok_or_else(|| {
+            Self::error_at(
+                at,
+                DecodeErrorKind::InvalidEnum {
+                    field,
+                    byte: code,
+                    expected: "a staff role code (1 admin, 2 registrar, 3 moderator, 4 clerk, 5 organiser)",
+                },
+            )
+        })?;
+        self.mark(format!("{field}.pseudonym"));
+        let pseudonym = self.string(field)?;
+        Ok(Actor { role, pseudonym })
     }
 
     /// Reads `0x00` (absent) or `0x01` followed by a value read by `f`.

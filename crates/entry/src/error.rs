@@ -9,7 +9,8 @@ use crate::MAX_ENTRY_SIZE;
 /// (a range, a character class, a length in characters, ...).
 ///
 /// `field` names the field as in the JSON form (`"population"`; nested
-/// fields of later kinds may use `"options[2].text"`); `message` says what
+/// fields are named by path, `"actor.pseudonym"`, and later kinds may use
+/// `"options[2].text"`); `message` says what
 /// the rule is and, where useful, what was found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("field {field}: {message}")]
@@ -121,6 +122,16 @@ pub enum DecodeErrorKind {
         /// The byte found.
         byte: u8,
     },
+    /// A one-byte code not assigned in its field's table (an actor's staff
+    /// role other than 1..=5).
+    InvalidEnum {
+        /// Field being read.
+        field: &'static str,
+        /// The byte found.
+        byte: u8,
+        /// What the byte should be, e.g. `a staff role code (1 admin, …)`.
+        expected: &'static str,
+    },
     /// Year/month/day that is not a calendar date in 0001-01-01..=9999-12-31.
     InvalidDate {
         /// Field being read.
@@ -155,6 +166,7 @@ impl DecodeErrorKind {
             Self::ControlChar { .. } => "control_char",
             Self::InvalidBool { .. } => "invalid_bool",
             Self::InvalidOptionTag { .. } => "invalid_option_tag",
+            Self::InvalidEnum { .. } => "invalid_enum",
             Self::InvalidDate { .. } => "invalid_date",
             Self::TrailingBytes { .. } => "trailing_bytes",
             Self::Invalid(_) => "invalid_field",
@@ -212,6 +224,11 @@ impl fmt::Display for DecodeErrorKind {
                 f,
                 "field {field}: optional presence byte 0x{byte:02x} is not 0x00 or 0x01"
             ),
+            Self::InvalidEnum {
+                field,
+                byte,
+                expected,
+            } => write!(f, "field {field}: byte 0x{byte:02x} is not {expected}"),
             Self::InvalidDate {
                 field,
                 year,

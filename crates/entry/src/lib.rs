@@ -8,7 +8,8 @@
 //!   value has exactly one encoding: [`Entry::decode`] accepts only bytes
 //!   that [`Entry::encode`] produces, so `encode(decode(b)) == b`;
 //! - the kind registry ([`EntryKind`], [`Payload`]) and each kind's fields
-//!   and validation ([`kinds`]);
+//!   and validation ([`kinds`]), and field types shared by kinds ([`Actor`],
+//!   the staff member an entry is attributed to);
 //! - the JSON form of entries served by the API;
 //! - small pure folds of entries into state ([`Jurisdictions`], [`Rolls`]).
 //!
@@ -42,6 +43,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod actor;
 mod codec;
 mod error;
 mod json;
@@ -51,6 +53,7 @@ mod state;
 mod time;
 pub mod validate;
 
+pub use actor::{Actor, PSEUDONYM_MAX_BYTES, PSEUDONYM_MIN_BYTES, StaffRole, UnknownStaffRole};
 pub use codec::{Reader, Writer, is_allowed_string_char};
 pub use error::{DecodeError, DecodeErrorKind, EncodeError, ValidationError};
 pub use kinds::jurisdiction::Jurisdiction;

@@ -240,6 +240,7 @@ mod tests {
                 updated,
                 retired,
                 commitment: [version as u8; 32],
+                actor: crate::Actor::new(crate::StaffRole::Registrar, "registrar-abc"),
             },
         )
     }

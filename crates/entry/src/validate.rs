@@ -83,6 +83,35 @@ pub fn slug(field: &str, value: &str, max: usize) -> Result<(), ValidationError>
     Ok(())
 }
 
+/// A staff pseudonym (the [`crate::Actor`] field type): 3..=64 bytes of
+/// `[a-z0-9-]`, starting with a letter `a-z`.
+pub fn pseudonym(field: &str, value: &str) -> Result<(), ValidationError> {
+    use crate::actor::{PSEUDONYM_MAX_BYTES, PSEUDONYM_MIN_BYTES};
+    let n = value.len();
+    if !(PSEUDONYM_MIN_BYTES..=PSEUDONYM_MAX_BYTES).contains(&n) {
+        return Err(ValidationError::new(
+            field,
+            format!("must be {PSEUDONYM_MIN_BYTES}..={PSEUDONYM_MAX_BYTES} bytes, got {n}"),
+        ));
+    }
+    if let Some((i, c)) = value
+        .char_indices()
+        .find(|&(_, c)| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+    {
+        return Err(ValidationError::new(
+            field,
+            format!("must contain only a-z, 0-9 and '-', found {c:?} at byte {i}"),
+        ));
+    }
+    if let Some(c) = value.chars().next().filter(|c| !c.is_ascii_lowercase()) {
+        return Err(ValidationError::new(
+            field,
+            format!("must start with a letter a-z, found {c:?}"),
+        ));
+    }
+    Ok(())
+}
+
 /// `min <= value <= max`.
 pub fn range(field: &str, value: u64, min: u64, max: u64) -> Result<(), ValidationError> {
     if value < min {

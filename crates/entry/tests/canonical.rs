@@ -218,9 +218,17 @@ fn roll_version() -> impl Strategy<Value = veche_entry::RollVersion> {
         any::<u64>(),
         prop_oneof![Just(0u64), Just(RECORDS_MAX), 0..=RECORDS_MAX],
         any::<[u8; 32]>(),
+        (
+            1u8..=5,
+            prop_oneof![
+                Just("a-0".to_owned()),
+                "[a-z][a-z0-9-]{2,63}",
+                "(admin|registrar|moderator|clerk|organiser)-[a-z0-9x]{8}",
+            ],
+        ),
     )
         .prop_map(
-            |(jurisdiction, version, records, a, u, retired, commitment)| {
+            |(jurisdiction, version, records, a, u, retired, commitment, (role, pseudonym))| {
                 let (added, updated, retired) = if version == 1 {
                     (records, 0, 0)
                 } else {
@@ -235,6 +243,10 @@ fn roll_version() -> impl Strategy<Value = veche_entry::RollVersion> {
                     updated,
                     retired,
                     commitment,
+                    actor: veche_entry::Actor::new(
+                        veche_entry::StaffRole::from_code(role).unwrap(),
+                        pseudonym,
+                    ),
                 }
             },
         )
@@ -250,7 +262,7 @@ proptest! {
         let e = Entry::new(ts, r);
         let bytes = e.encode().unwrap();
         prop_assert_eq!(&bytes[..3], &[1, 0, 64]);
-        prop_assert!(bytes.len() <= 147);
+        prop_assert!(bytes.len() <= 216);
         let back = Entry::decode(&bytes).unwrap();
         prop_assert_eq!(&back, &e);
         let json = serde_json::to_string(&e).unwrap();

@@ -17,7 +17,7 @@
 //!   PHC), checked with [`verify_code`].
 //!
 //! ```
-//! use veche_roll::{diff, hash_roll, parse_roll_csv, EnrolmentCode, HashParams, IdentityHasher, Pepper};
+//! use veche_roll::{diff, hash_roll, parse_roll_csv, Actor, EnrolmentCode, HashParams, IdentityHasher, Pepper, StaffRole};
 //!
 //! let hasher = IdentityHasher::new(Pepper::generate(), HashParams::fast_for_tests())?;
 //! let csv = "record_id,document_number,date_of_birth,district\n\
@@ -33,8 +33,10 @@
 //!
 //! // First version of the roll, as a log entry payload.
 //! let d = diff(&[], &records);
-//! let entry = d.roll_version("moscow", 1, &records);
+//! let registrar = Actor::new(StaffRole::Registrar, "registrar-k3j9x2");
+//! let entry = d.roll_version("moscow", 1, &records, registrar);
 //! assert_eq!((entry.records, entry.added), (2, 2));
+//! assert_eq!(entry.actor.pseudonym, "registrar-k3j9x2");
 //!
 //! // An enrolment code for a letter.
 //! let (code, stored) = EnrolmentCode::generate(&hasher);
@@ -67,7 +69,7 @@ pub use roll_csv::{
     COLUMNS, CsvProblem, DISTRICT_MAX_CHARS, MAX_PROBLEMS, RECORD_ID_MAX, RollCsvError, RollRow,
     parse_roll_csv, write_roll_csv,
 };
-pub use veche_entry::{Date, RollVersion};
+pub use veche_entry::{Actor, Date, RollVersion, StaffRole};
 
 #[cfg(test)]
 pub(crate) fn test_hasher() -> IdentityHasher {

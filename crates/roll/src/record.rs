@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
-use veche_entry::RollVersion;
+use veche_entry::{Actor, RollVersion};
 
 use crate::hash::{
     DOCUMENT_KEY_LEN, IdentityHasher, InputError, check_jurisdiction, jurisdiction_salt,
@@ -237,12 +237,14 @@ impl RollDiff {
 
     /// The `roll_version` log entry payload for the new version `version`
     /// of `jurisdiction`'s roll, whose active records are `new_records`
-    /// (the `new` this diff was computed from).
+    /// (the `new` this diff was computed from), loaded by the staff member
+    /// `actor`.
     pub fn roll_version(
         &self,
         jurisdiction: &str,
         version: u32,
         new_records: &[HashedRecord],
+        actor: Actor,
     ) -> RollVersion {
         RollVersion {
             jurisdiction: jurisdiction.to_owned(),
@@ -252,6 +254,7 @@ impl RollDiff {
             updated: self.updated.len() as u64,
             retired: self.retired.len() as u64,
             commitment: roll_commitment(jurisdiction, version, new_records),
+            actor,
         }
     }
 }
@@ -396,11 +399,15 @@ mod tests {
         let mut sorted = new.to_vec();
         sorted.sort();
         assert_eq!(d.apply(&old), sorted);
-        let v = d.roll_version("moscow", 2, &new);
+        let registrar = Actor::new(veche_entry::StaffRole::Registrar, "registrar-k3j9x2");
+        let v = d.roll_version("moscow", 2, &new, registrar.clone());
         assert_eq!((v.records, v.added, v.updated, v.retired), (4, 1, 2, 1));
         assert_eq!(v.commitment, roll_commitment("moscow", 2, &new));
+        assert_eq!(v.actor, registrar);
         let first = diff(&[], &old);
-        let v1 = first.roll_version("moscow", 1, &old);
+        let admin = Actor::new(veche_entry::StaffRole::Admin, "admin-0a1b2c3d");
+        let v1 = first.roll_version("moscow", 1, &old, admin.clone());
+        assert_eq!(v1.actor, admin);
         assert_eq!((v1.records, v1.added, v1.updated, v1.retired), (4, 4, 0, 0));
         let e = veche_entry::Entry::new(0, v1.clone());
         assert!(e.encode().is_ok());

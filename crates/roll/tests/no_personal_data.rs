@@ -52,7 +52,8 @@ fn outputs_carry_no_personal_data() {
     let d = diff(&records[..2], &records[1..]);
     assert_clean("RollDiff Debug", &format!("{d:?}"));
     assert_clean("RollDiff JSON", &serde_json::to_string(&d).unwrap());
-    let entry = veche_entry::Entry::new(0, d.roll_version("moscow", 2, &records[1..]));
+    let actor = veche_roll::Actor::new(veche_roll::StaffRole::Registrar, "registrar-k3j9x2");
+    let entry = veche_entry::Entry::new(0, d.roll_version("moscow", 2, &records[1..], actor));
     assert_clean("roll_version JSON", &serde_json::to_string(&entry).unwrap());
     assert_clean("hasher Debug", &format!("{hasher:?}"));
 

@@ -128,8 +128,9 @@ proptest! {
             old.len() as u64
         );
         // Each record id is in exactly one class.
-        let v = d.roll_version("moscow", 2, &new);
-        let prev = diff(&[], &old).roll_version("moscow", 1, &old);
+        let actor = veche_roll::Actor::new(veche_roll::StaffRole::Registrar, "registrar-k3j9x2");
+        let v = d.roll_version("moscow", 2, &new, actor.clone());
+        let prev = diff(&[], &old).roll_version("moscow", 1, &old, actor);
         prop_assert!(veche_entry_check(&prev, &v));
         prop_assert_eq!(diff(&new, &new).unchanged, new.len() as u64);
         prop_assert!(diff(&old, &old).added.is_empty());

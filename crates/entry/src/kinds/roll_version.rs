@@ -3,10 +3,12 @@
 //! active, how they changed against the previous version, and a BLAKE3
 //! commitment to the hashed records (computed by the `veche-roll` crate, see
 //! `specs/roll.md`). Observers see the size of the electorate and that it
-//! did not change silently (see [`crate::Rolls`]).
+//! did not change silently (see [`crate::Rolls`]), and which staff member
+//! loaded it (its [`Actor`]).
 
 use serde::{Deserialize, Serialize};
 
+use crate::actor::Actor;
 use crate::codec::{Reader, Writer};
 use crate::error::{DecodeError, ValidationError};
 use crate::kinds::jurisdiction::{ID_MAX_BYTES, POPULATION_MAX};
@@ -41,6 +43,9 @@ pub struct RollVersion {
     /// 64 lowercase hex digits in JSON.
     #[serde(with = "hex32")]
     pub commitment: [u8; 32],
+    /// The staff member who loaded this version (a registrar of the
+    /// jurisdiction, or an administrator).
+    pub actor: Actor,
 }
 
 impl EntryKind for RollVersion {
@@ -55,6 +60,7 @@ impl EntryKind for RollVersion {
         w.u64(self.updated);
         w.u64(self.retired);
         w.bytes32(&self.commitment);
+        w.actor("actor", &self.actor);
     }
 
     fn decode_payload(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -66,6 +72,7 @@ impl EntryKind for RollVersion {
             updated: r.u64("updated")?,
             retired: r.u64("retired")?,
             commitment: r.bytes32("commitment")?,
+            actor: r.actor("actor")?,
         })
     }
 
@@ -107,6 +114,7 @@ impl EntryKind for RollVersion {
                 ));
             }
         }
+        self.actor.validate("actor")?;
         Ok(())
     }
 }
@@ -211,7 +219,7 @@ pub(crate) mod hex32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Entry, Payload};
+    use crate::{Entry, Payload, StaffRole};
 
     pub(crate) fn v1() -> RollVersion {
         RollVersion {
@@ -222,6 +230,7 @@ mod tests {
             updated: 0,
             retired: 0,
             commitment: [0xab; 32],
+            actor: Actor::new(StaffRole::Registrar, "registrar-k3j9x2"),
         }
     }
 
@@ -241,9 +250,12 @@ mod tests {
             &0u64.to_be_bytes(),
             &0u64.to_be_bytes(),
             &[0xab; 32],
+            &[0x02, 0, 0, 0, 16],
+            b"registrar-k3j9x2",
         ]
         .concat();
         assert_eq!(b, expected);
+        assert_eq!(b.len(), 122);
         assert_eq!(Entry::decode(&b).unwrap(), e);
         assert_eq!(e.kind(), 64);
         assert_eq!(e.kind_name(), "roll_version");
@@ -319,6 +331,63 @@ mod tests {
             }),
             "field added: must be ≤ records (10000000000), got 18446744073709551615"
         );
+        assert_eq!(
+            err(RollVersion {
+                actor: Actor::new(StaffRole::Registrar, "r"),
+                ..v1()
+            }),
+            "field actor.pseudonym: must be 3..=64 bytes, got 1"
+        );
+        // The actor is checked after the counts.
+        assert_eq!(
+            err(RollVersion {
+                version: 0,
+                actor: Actor::new(StaffRole::Registrar, "r"),
+                ..v1()
+            }),
+            "field version: must be ≥ 1"
+        );
+    }
+
+    #[test]
+    fn actor_errors_are_reported_at_the_actor() {
+        let good = Entry::new(0, v1()).encode().unwrap();
+        // 11 header + 22 jurisdiction + 4 version + 4 × 8 counts + 32.
+        let at = 101;
+        assert_eq!(good[at], 2);
+        for code in [0u8, 6] {
+            let mut b = good.clone();
+            b[at] = code;
+            let e = Entry::decode(&b).unwrap_err();
+            assert_eq!((e.code(), e.offset), ("invalid_enum", at));
+        }
+        for (role, code) in StaffRole::ALL.into_iter().zip(1u8..) {
+            let mut b = good.clone();
+            b[at] = code;
+            let e = Entry::decode(&b).unwrap();
+            let Payload::RollVersion(r) = e.payload else {
+                panic!("not a roll version")
+            };
+            assert_eq!(r.actor.role, role);
+        }
+        let mut b = good.clone();
+        b[at + 5] = b'R';
+        let e = Entry::decode(&b).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "offset 102: field actor.pseudonym: must contain only a-z, 0-9 and '-', found 'R' at byte 0"
+        );
+        // An entry without its actor (kind 64's layout before the actor).
+        let e = Entry::decode(&good[..at]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "offset 101: field actor: needs 1 byte, only 0 left"
+        );
+        let bad = RollVersion {
+            actor: Actor::new(StaffRole::Admin, "admin\tx"),
+            ..v1()
+        };
+        assert!(Entry::new(0, bad).encode().is_err());
     }
 
     #[test]
@@ -418,6 +487,7 @@ mod tests {
                 "updated": 0,
                 "retired": 0,
                 "commitment": "ab".repeat(32),
+                "actor": {"role": "registrar", "pseudonym": "registrar-k3j9x2"},
             })
         );
         assert_eq!(serde_json::from_value::<Entry>(v.clone()).unwrap(), e);
@@ -426,6 +496,19 @@ mod tests {
             w["commitment"] = bad.into();
             assert!(serde_json::from_value::<Entry>(w).is_err());
         }
+        let mut w = v.clone();
+        w["actor"]["role"] = "citizen".into();
+        assert!(serde_json::from_value::<Entry>(w).is_err());
+        let mut w = v.clone();
+        w["actor"]["pseudonym"] = "9lives".into();
+        let err = serde_json::from_value::<Entry>(w).unwrap_err().to_string();
+        assert!(
+            err.contains("actor.pseudonym: must start with a letter"),
+            "{err}"
+        );
+        let mut w = v.clone();
+        w.as_object_mut().unwrap().remove("actor");
+        assert!(serde_json::from_value::<Entry>(w).is_err());
         let mut w = v.clone();
         w["added"] = 2.into();
         let err = serde_json::from_value::<Entry>(w).unwrap_err().to_string();
