@@ -548,6 +548,40 @@ fn citizens_enrol_sign_in_and_manage_passkeys(db: TestDb) {
         "the last passkey still works"
     );
 
+    // Re-enrolment after losing every passkey: the registrar issues a new
+    // code for r1; enrolling with it gives Alice's account (same pseudonym)
+    // a new passkey and revokes the old passkey and sessions.
+    let before = alice.call(&app, "GET", "/api/v1/me", None).json()["account"]["pseudonym"].clone();
+    let r = registrar.call(
+        &app,
+        "POST",
+        "/api/v1/jurisdictions/test-oblast/enrolment-codes",
+        Some(&json!({ "record_ids": ["r1"] })),
+    );
+    let new_code = r.json()["codes"][0]["code"].as_str().unwrap().to_string();
+    let mut alice_new_key = SoftwareAuthenticator::new(Algorithm::Es256);
+    let (mut alice_again, r) = enrol(
+        &app,
+        &mut alice_new_key,
+        &json!({ "method": "code", "code": new_code }),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["account"]["pseudonym"], before, "the same account");
+    assert_eq!(passkey_count(&app, &mut alice_again), 1);
+    alice
+        .call(&app, "GET", "/api/v1/me", None)
+        .assert_problem(401, "unauthorized");
+    assert_eq!(
+        Client::default().sign_in(&app, &mut alice_key).status,
+        422,
+        "the old passkey is revoked"
+    );
+    assert_eq!(
+        Client::default().sign_in(&app, &mut alice_new_key).status,
+        200
+    );
+    let mut alice = alice_again;
+
     // 6. Roles: a citizen cannot load a roll or issue codes.
     put_csv(
         &app,
