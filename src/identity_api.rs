@@ -1082,7 +1082,7 @@ pub async fn accept_invite_options(
     responses(
         (status = 201, description = "Staff account created and signed in; the session cookie is set", body = ref("#/components/schemas/SignedIn"), headers(("Set-Cookie" = String, description = "The `veche_session` cookie (HttpOnly, SameSite=Strict)"))),
         (status = 400, description = "Not JSON (`/problems/invalid-json`)"),
-        (status = 409, description = "Unknown or finished ceremony, or a conflict (`/problems/ceremony-unknown`, `/problems/already-claimed`, `/problems/code-used`, `/problems/duplicate-credential`)"),
+        (status = 409, description = "Unknown or finished ceremony (`/problems/ceremony-unknown`)"),
         (status = 410, description = "The ceremony expired (`/problems/ceremony-expired`, `/problems/passkey-refused`)"),
         (status = 413, description = "Body over 256 KiB (`/problems/body-unreadable`)"),
         (status = 415, description = "Not `application/json` (`/problems/unsupported-media-type`)"),
