@@ -930,6 +930,9 @@ pub async fn revoke_passkey(
 
 // ---- staff -----------------------------------------------------------------
 
+/// How long a staff invite link stays valid when made from the web or API.
+pub const INVITE_VALID_MS: u64 = 7 * 24 * 3600 * 1000;
+
 pub const STAFF_ROLES: &[&str] = &["admin", "registrar", "moderator", "clerk", "organiser"];
 
 /// Creates a staff invite; returns the one-time link.
@@ -1006,7 +1009,7 @@ pub async fn invite(
         &req.role,
         req.jurisdiction.as_deref(),
         Some(&me.account.id),
-        7 * 24 * 3600 * 1000,
+        INVITE_VALID_MS,
     )
     .await?;
     Ok((StatusCode::CREATED, Json(json!({ "link": link }))))

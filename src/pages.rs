@@ -456,6 +456,22 @@ pub async fn staff(
     staff_page(&state, &headers, lang, String::new(), String::new()).await
 }
 
+/// The signed-in staff member behind a console form: a session, the form's
+/// CSRF token, and one of `roles` (administrators pass every role check).
+async fn staff_form_user(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+    roles: &[&str],
+) -> Result<SignedIn, Problem> {
+    let me = session::current(state, headers)
+        .await?
+        .ok_or_else(|| Problem::unauthorized("Sign in first."))?;
+    check_form_csrf(&me, csrf)?;
+    me.require_role(roles)?;
+    Ok(me)
+}
+
 #[derive(Deserialize)]
 pub struct InviteForm {
     csrf: String,
@@ -471,11 +487,7 @@ pub async fn staff_invite(
     Form(form): Form<InviteForm>,
 ) -> Result<Response, Problem> {
     let (lang, _) = lang_of(query, &headers);
-    let me = session::current(&state, &headers)
-        .await?
-        .ok_or_else(|| Problem::unauthorized("Sign in first."))?;
-    check_form_csrf(&me, &form.csrf)?;
-    me.require_role(&["admin"])?;
+    let me = staff_form_user(&state, &headers, &form.csrf, &["admin"]).await?;
     let j = form
         .jurisdiction
         .as_deref()
@@ -487,7 +499,7 @@ pub async fn staff_invite(
         &form.role,
         j,
         Some(&me.account.id),
-        7 * 24 * 3600 * 1000,
+        crate::identity_api::INVITE_VALID_MS,
     )
     .await
     {
@@ -513,12 +525,8 @@ pub async fn staff_codes(
     Form(form): Form<CodesForm>,
 ) -> Result<Response, Problem> {
     let (lang, _) = lang_of(query, &headers);
-    let me = session::current(&state, &headers)
-        .await?
-        .ok_or_else(|| Problem::unauthorized("Sign in first."))?;
-    check_form_csrf(&me, &form.csrf)?;
+    staff_form_user(&state, &headers, &form.csrf, &["registrar"]).await?;
     let jurisdiction = form.jurisdiction.trim().to_string();
-    me.require_role(&["registrar"])?;
     let records: Vec<String> = form
         .records
         .lines()
@@ -526,20 +534,26 @@ pub async fn staff_codes(
         .filter(|l| !l.is_empty())
         .map(str::to_string)
         .collect();
-    let (message, output) =
-        match crate::roll_api::issue_codes_core(&state, &jurisdiction, &records, 90).await {
-            Ok((issued, expires)) => {
-                let mut out = String::new();
-                for (record, code, _) in &issued {
-                    out.push_str(&format!(
-                        "{record}  {}  (→ {expires})\n",
-                        code.grouped().as_str()
-                    ));
-                }
-                (Tr(lang).t("staff-codes-created"), out)
+    let (message, output) = match crate::roll_api::issue_codes_core(
+        &state,
+        &jurisdiction,
+        &records,
+        crate::roll_api::DEFAULT_CODE_DAYS,
+    )
+    .await
+    {
+        Ok((issued, expires)) => {
+            let mut out = String::new();
+            for (record, code, _) in &issued {
+                out.push_str(&format!(
+                    "{record}  {}  (→ {expires})\n",
+                    code.grouped().as_str()
+                ));
             }
-            Err(p) => (p.detail, String::new()),
-        };
+            (Tr(lang).t("staff-codes-created"), out)
+        }
+        Err(p) => (p.detail, String::new()),
+    };
     staff_page(&state, &headers, lang, message, output).await
 }
 

@@ -20,6 +20,8 @@ use crate::session::SignedIn;
 
 /// The most records one roll upload may hold.
 pub const MAX_ROLL_RECORDS: usize = 2_000_000;
+/// How long enrolment codes stay valid unless the registrar says otherwise.
+pub const DEFAULT_CODE_DAYS: u32 = 90;
 /// The largest roll upload accepted, in bytes.
 pub const MAX_ROLL_BYTES: usize = 256 * 1024 * 1024;
 
@@ -246,7 +248,7 @@ pub async fn issue_codes(
     let jurisdiction = jurisdiction_path(id)?;
     may_register(&me, &jurisdiction)?;
     let req = body?.0;
-    let days = req.valid_days.unwrap_or(90);
+    let days = req.valid_days.unwrap_or(DEFAULT_CODE_DAYS);
     if !(1..=365).contains(&days) {
         return Err(Problem::unprocessable(
             "invalid-field",
