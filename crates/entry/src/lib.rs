@@ -57,10 +57,15 @@ pub use actor::{Actor, PSEUDONYM_MAX_BYTES, PSEUDONYM_MIN_BYTES, StaffRole, Unkn
 pub use codec::{Reader, Writer, is_allowed_string_char};
 pub use error::{DecodeError, DecodeErrorKind, EncodeError, ValidationError};
 pub use kinds::jurisdiction::Jurisdiction;
+pub use kinds::petition::{
+    CloseReason, ConsiderationScheduled, Decision, PetitionAcknowledged, PetitionAnswered,
+    PetitionClosed, PetitionDelivered, PetitionFiled, PetitionOpened, PetitionRejected,
+    PetitionRules, Signature, SignatureInvalidated, ThresholdReached,
+};
 pub use kinds::roll_version::RollVersion;
 pub use payload::{EntryKind, Payload};
 pub use state::{JurisdictionRecord, Jurisdictions, RollRecord, Rolls};
-pub use time::{Date, InvalidDate, MAX_TIMESTAMP_MS, format_timestamp_ms};
+pub use time::{Date, InvalidDate, MAX_TIMESTAMP_MS, add_months_ms, format_timestamp_ms};
 
 /// The envelope version this crate writes and the only one it reads.
 pub const VERSION: u8 = 1;

@@ -12,6 +12,11 @@ use serde::{Deserialize, Serialize};
 use crate::codec::{Reader, Writer};
 use crate::error::{DecodeError, ValidationError};
 use crate::kinds::jurisdiction::Jurisdiction;
+use crate::kinds::petition::{
+    ConsiderationScheduled, PetitionAcknowledged, PetitionAnswered, PetitionClosed,
+    PetitionDelivered, PetitionFiled, PetitionOpened, PetitionRejected, PetitionRules, Signature,
+    SignatureInvalidated, ThresholdReached,
+};
 use crate::kinds::roll_version::RollVersion;
 
 /// One payload type: its registry number, its name, and how its fields are
@@ -165,6 +170,30 @@ macro_rules! payload_kinds {
 payload_kinds! {
     /// Kind 1: declares or updates a jurisdiction.
     Jurisdiction(Jurisdiction) = "jurisdiction",
+    /// Kind 2: a jurisdiction's petition windows and legislature deadlines.
+    PetitionRules(PetitionRules) = "petition_rules",
+    /// Kind 16: a petition was filed and awaits moderation.
+    PetitionFiled(PetitionFiled) = "petition_filed",
+    /// Kind 17: a moderator opened a petition for signatures.
+    PetitionOpened(PetitionOpened) = "petition_opened",
+    /// Kind 18: a moderator rejected a petition.
+    PetitionRejected(PetitionRejected) = "petition_rejected",
+    /// Kind 19: a citizen signed a petition.
+    Signature(Signature) = "signature",
+    /// Kind 20: a petition reached its threshold.
+    ThresholdReached(ThresholdReached) = "threshold_reached",
+    /// Kind 21: a moderator invalidated a signature.
+    SignatureInvalidated(SignatureInvalidated) = "signature_invalidated",
+    /// Kind 22: the legislature's system acknowledged the notification.
+    PetitionDelivered(PetitionDelivered) = "petition_delivered",
+    /// Kind 23: a clerk acknowledged receipt.
+    PetitionAcknowledged(PetitionAcknowledged) = "petition_acknowledged",
+    /// Kind 24: the legislature scheduled its consideration.
+    ConsiderationScheduled(ConsiderationScheduled) = "consideration_scheduled",
+    /// Kind 25: the legislature published its decision.
+    PetitionAnswered(PetitionAnswered) = "petition_answered",
+    /// Kind 26: a petition closed for signatures.
+    PetitionClosed(PetitionClosed) = "petition_closed",
     /// Kind 64: a new version of a jurisdiction's electoral roll.
     RollVersion(RollVersion) = "roll_version",
 }
@@ -185,7 +214,11 @@ mod tests {
 
     #[test]
     fn registry_lookup() {
-        assert_eq!(Payload::KINDS, &[(1, "jurisdiction"), (64, "roll_version")]);
+        let kinds: Vec<u16> = Payload::KINDS.iter().map(|&(k, _)| k).collect();
+        assert_eq!(
+            kinds,
+            [1, 2, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 64]
+        );
         assert_eq!(Payload::name_of_kind(64), Some("roll_version"));
         assert_eq!(Payload::name_of_kind(1), Some("jurisdiction"));
         assert_eq!(Payload::name_of_kind(0), None);

@@ -124,6 +124,45 @@ impl<'de> Deserialize<'de> for Date {
     }
 }
 
+impl Date {
+    /// Days since 1970-01-01 (negative before it); H. Hinnant's
+    /// `days_from_civil`.
+    pub fn days_since_epoch(self) -> i64 {
+        let (y, m, d) = (
+            i64::from(self.year) - i64::from(self.month <= 2),
+            i64::from(self.month),
+            i64::from(self.day),
+        );
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    /// The first millisecond of the day after this date (UTC): the end of a
+    /// deadline "by this date".
+    pub fn end_ms(self) -> u64 {
+        u64::try_from((self.days_since_epoch() + 1) * 86_400_000).unwrap_or(0)
+    }
+}
+
+/// The timestamp `months` calendar months after `ms`, at the same UTC time
+/// of day, the day of the month clamped to the target month's length (31
+/// January + 1 month = 28 or 29 February). `None` past 9999-12-31.
+pub fn add_months_ms(ms: u64, months: u32) -> Option<u64> {
+    let date = Date::from_timestamp_ms(ms)?;
+    let total = u32::from(date.year()) * 12 + u32::from(date.month()) - 1 + months;
+    let year = u16::try_from(total / 12).ok()?;
+    let month = (total % 12) as u8 + 1;
+    let day = date.day().min(days_in_month(year, month));
+    let target = Date::new(year, month, day).ok()?;
+    let days = u64::try_from(target.days_since_epoch()).ok()?;
+    let out = days * 86_400_000 + ms % 86_400_000;
+    (out <= MAX_TIMESTAMP_MS).then_some(out)
+}
+
 /// `days` since 1970-01-01 to (year, month, day); valid for the range of
 /// [`MAX_TIMESTAMP_MS`] (H. Hinnant's `civil_from_days`).
 fn civil_from_days(days: u64) -> (u16, u8, u8) {
@@ -214,6 +253,22 @@ mod tests {
             Some("9999-12-31T23:59:59.999Z")
         );
         assert_eq!(format_timestamp_ms(MAX_TIMESTAMP_MS + 1), None);
+    }
+
+    #[test]
+    fn months_are_calendar_months() {
+        let ms = |d: &str| u64::try_from(d.parse::<Date>().unwrap().days_since_epoch()).unwrap() * 86_400_000;
+        assert_eq!(add_months_ms(ms("2026-01-31") + 5, 1), Some(ms("2026-02-28") + 5));
+        assert_eq!(add_months_ms(ms("2028-01-31"), 1), Some(ms("2028-02-29")));
+        assert_eq!(add_months_ms(ms("2026-08-15"), 6), Some(ms("2027-02-15")));
+        assert_eq!(add_months_ms(ms("9999-12-01"), 1), None);
+        assert_eq!("1970-01-01".parse::<Date>().unwrap().days_since_epoch(), 0);
+        assert_eq!("1969-12-31".parse::<Date>().unwrap().days_since_epoch(), -1);
+        assert_eq!("2026-11-23".parse::<Date>().unwrap().end_ms(), ms("2026-11-24"));
+        for days in (0..2_900_000u64).step_by(997) {
+            let d = Date::from_timestamp_ms(days * 86_400_000).unwrap();
+            assert_eq!(d.days_since_epoch(), days as i64);
+        }
     }
 
     #[test]

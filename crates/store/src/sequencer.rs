@@ -8,12 +8,20 @@
 //! with a batch when the last one is at least `checkpoint_interval` old, and on
 //! a timer otherwise, so a new tree is published within about one interval.
 //!
+//! Before anything is committed, every entry passes the service's rules
+//! ([`veche_state::State::check`], in memory): a signature on a closed
+//! petition, a second signature under the same nullifier, an unowed
+//! threshold entry never reach the database, and an entry the rules owe
+//! (the `threshold_reached` right after a crossing signature) is appended by
+//! the sequencer itself, in the same batch, right after the entry that
+//! caused it. The state is shared with readers ([`LogHandle::state`]).
+//!
 //! Other processes (the `veche jurisdiction add` command, later other server
 //! nodes) may integrate too: every commit checks the stored tree size under
 //! the database's write lock, and a sequencer that finds the log grew under
 //! it reloads its state from the database and retries. The tree cannot fork.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -21,6 +29,7 @@ use tokio::time::Instant;
 use veche_log::Hash;
 use veche_log::checkpoint::{Checkpoint, LogSigner};
 use veche_log::writer::TileWriter;
+use veche_state::{State, Violation};
 
 use crate::clock::Clock;
 use crate::db::{Batch, Store, StoreError, StoredCheckpoint};
@@ -58,6 +67,9 @@ pub enum AppendError {
     TooLarge(usize),
     #[error("entry is not a valid canonical v1 entry: {0}")]
     Invalid(String),
+    /// The service's rules refuse the entry (nothing was written).
+    #[error("{0}")]
+    Rejected(Violation),
     #[error("the log is shutting down")]
     ShuttingDown,
     #[error("storage failed; the entry was not appended: {0}")]
@@ -84,8 +96,27 @@ impl From<StoredCheckpoint> for PublishedCheckpoint {
 
 struct Request {
     entries: Vec<Vec<u8>>,
-    reply: oneshot::Sender<Result<u64, AppendError>>,
+    decoded: Vec<veche_entry::Entry>,
+    /// Sign a checkpoint with this request's batch (for an instant receipt).
+    checkpoint: bool,
+    reply: oneshot::Sender<Result<Appended, AppendError>>,
 }
+
+/// Where a request's entries went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// Index of the request's first entry.
+    pub first: u64,
+    /// Entries the rules owed after the request's entries and that the
+    /// sequencer appended right behind them (e.g. `threshold_reached`),
+    /// with their indices.
+    pub follow_ups: Vec<(u64, veche_entry::Entry)>,
+    /// The checkpoint signed with the batch, when one was asked for.
+    pub checkpoint: Option<Arc<PublishedCheckpoint>>,
+}
+
+/// The service's state folded from the log, shared with readers.
+pub type SharedState = Arc<RwLock<State>>;
 
 /// A handle for appending and for watching checkpoints. Cheap to clone.
 #[derive(Clone)]
@@ -93,6 +124,7 @@ pub struct LogHandle {
     tx: mpsc::Sender<Request>,
     checkpoint: watch::Receiver<Arc<PublishedCheckpoint>>,
     shutdown: Arc<watch::Sender<bool>>,
+    state: SharedState,
 }
 
 impl LogHandle {
@@ -103,15 +135,38 @@ impl LogHandle {
 
     /// Appends entries contiguously, in order; returns the first index.
     pub async fn append_all(&self, entries: Vec<Vec<u8>>) -> Result<u64, AppendError> {
-        for e in &entries {
-            validate_entry(e)?;
-        }
+        Ok(self.submit(entries, false).await?.first)
+    }
+
+    /// Appends entries contiguously, in order, after the rules accept all of
+    /// them (or none is written); with `checkpoint`, a checkpoint covering
+    /// them is signed in the same batch and returned.
+    pub async fn submit(
+        &self,
+        entries: Vec<Vec<u8>>,
+        checkpoint: bool,
+    ) -> Result<Appended, AppendError> {
+        let decoded = entries
+            .iter()
+            .map(|e| decode_entry(e))
+            .collect::<Result<Vec<_>, _>>()?;
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Request { entries, reply })
+            .send(Request {
+                entries,
+                decoded,
+                checkpoint,
+                reply,
+            })
             .await
             .map_err(|_| AppendError::ShuttingDown)?;
         rx.await.map_err(|_| AppendError::ShuttingDown)?
+    }
+
+    /// The service's state as folded from the log so far. Hold the read
+    /// guard briefly: the sequencer needs the write lock for every batch.
+    pub fn state(&self) -> &SharedState {
+        &self.state
     }
 
     /// The latest signed checkpoint.
@@ -142,12 +197,14 @@ impl LogHandle {
 /// Checks an entry before it is queued: it must fit an entry bundle and be a
 /// canonical v1 entry, so nothing undecodable ever enters the log.
 pub fn validate_entry(entry: &[u8]) -> Result<(), AppendError> {
+    decode_entry(entry).map(|_| ())
+}
+
+fn decode_entry(entry: &[u8]) -> Result<veche_entry::Entry, AppendError> {
     if entry.len() > MAX_ENTRY_BYTES {
         return Err(AppendError::TooLarge(entry.len()));
     }
-    veche_entry::Entry::decode(entry)
-        .map(|_| ())
-        .map_err(|e| AppendError::Invalid(e.to_string()))
+    veche_entry::Entry::decode(entry).map_err(|e| AppendError::Invalid(e.to_string()))
 }
 
 /// The sequencer's own state.
@@ -159,6 +216,7 @@ pub struct Sequencer {
     writer: TileWriter,
     published: watch::Sender<Arc<PublishedCheckpoint>>,
     last_checkpoint_at: Option<Instant>,
+    state: SharedState,
 }
 
 impl Sequencer {
@@ -171,6 +229,8 @@ impl Sequencer {
         config: SequencerConfig,
     ) -> Result<Self, StoreError> {
         let writer = load_writer(&store).await?;
+        let state = Arc::new(RwLock::new(State::new()));
+        catch_up(&store, &state, writer.size()).await?;
         let initial = match store.latest_checkpoint().await? {
             Some(c) => PublishedCheckpoint::from(c),
             None => PublishedCheckpoint {
@@ -188,6 +248,7 @@ impl Sequencer {
             writer,
             published,
             last_checkpoint_at: None,
+            state,
         };
         seq.publish_checkpoint_if_stale().await?;
         Ok(seq)
@@ -198,41 +259,132 @@ impl Sequencer {
     }
 
     /// Integrates `entries` right now in one batch (used by the CLI and
-    /// benchmarks); returns the first index. Retries on a conflict with
-    /// another writer. `force_checkpoint` signs a checkpoint with the batch.
+    /// benchmarks), after the rules accept them all; returns the first
+    /// index. Retries on a conflict with another writer. `force_checkpoint`
+    /// signs a checkpoint with the batch.
     pub async fn integrate(
         &mut self,
         entries: &[Vec<u8>],
         force_checkpoint: bool,
     ) -> Result<u64, StoreError> {
-        for e in entries {
-            validate_entry(e).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let decoded = entries
+            .iter()
+            .map(|e| decode_entry(e))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let (reply, _rx) = oneshot::channel();
+        let request = Request {
+            entries: entries.to_vec(),
+            decoded,
+            checkpoint: force_checkpoint,
+            reply,
+        };
+        let (outcomes, _) = self.commit_requests(std::slice::from_ref(&request)).await?;
+        match outcomes.into_iter().next() {
+            Some(Ok(a)) => Ok(a.first),
+            Some(Err(v)) => Err(StoreError::Invalid(v.to_string())),
+            None => unreachable!("one outcome per request"),
         }
-        self.commit_retrying(entries, force_checkpoint).await
     }
 
-    /// Commits entries already validated, reloading and retrying when
-    /// another writer got there first.
-    async fn commit_retrying(
+    /// Admits the requests' entries in order (each request wholly or not at
+    /// all), commits the accepted ones in one batch, and returns each
+    /// request's outcome, with the checkpoint signed with the batch if any.
+    /// On a conflict with another writer, reloads and admits again.
+    async fn commit_requests(
         &mut self,
-        entries: &[Vec<u8>],
-        force_checkpoint: bool,
-    ) -> Result<u64, StoreError> {
+        requests: &[Request],
+    ) -> Result<(Vec<Result<Appended, Violation>>, Option<StoredCheckpoint>), StoreError> {
+        let mut refused: Vec<Option<Violation>> = vec![None; requests.len()];
+        let want_checkpoint = requests.iter().any(|r| r.checkpoint);
         loop {
-            match self.try_commit(entries, force_checkpoint).await {
+            let Some(admission) = self.admit(requests, &mut refused) else {
+                // A request failed part-way: the state holds part of it.
+                self.rebuild_state().await?;
+                continue;
+            };
+            let (entries, outcomes) = admission;
+            if entries.is_empty() {
+                return Ok((outcomes, None));
+            }
+            match self.try_commit(&entries, want_checkpoint).await {
+                Ok(checkpoint) => return Ok((outcomes, checkpoint)),
                 Err(StoreError::Conflict { .. }) => {
                     self.writer = load_writer(&self.store).await?;
+                    self.rebuild_state().await?;
                 }
-                other => return other,
+                Err(e) => {
+                    self.rebuild_state().await?;
+                    return Err(e);
+                }
             }
         }
+    }
+
+    /// Runs the rules over the requests against the in-memory state,
+    /// applying what they accept. `None` if a request of several entries
+    /// was refused after some were applied (it is then marked in `refused`
+    /// and the caller rebuilds the state and tries again).
+    #[allow(clippy::type_complexity)]
+    fn admit(
+        &self,
+        requests: &[Request],
+        refused: &mut [Option<Violation>],
+    ) -> Option<(Vec<Vec<u8>>, Vec<Result<Appended, Violation>>)> {
+        let base = self.writer.size();
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        debug_assert_eq!(state.size, base, "state folded to the tree size");
+        let mut entries = Vec::new();
+        let mut outcomes = Vec::with_capacity(requests.len());
+        for (r, refusal) in requests.iter().zip(refused.iter_mut()) {
+            if let Some(v) = refusal {
+                outcomes.push(Err(v.clone()));
+                continue;
+            }
+            let first = base + entries.len() as u64;
+            let mut follow_ups = Vec::new();
+            let mut outcome = Ok(());
+            for (k, (bytes, e)) in r.entries.iter().zip(&r.decoded).enumerate() {
+                if let Err(v) = state.check(e) {
+                    if k > 0 {
+                        *refusal = Some(v);
+                        return None;
+                    }
+                    outcome = Err(v);
+                    break;
+                }
+                state.apply(e);
+                entries.push(bytes.clone());
+                while let Some(owed) = state.owed().cloned() {
+                    let owed_bytes = owed
+                        .encode()
+                        .expect("entries the rules owe are valid by construction");
+                    follow_ups.push((base + entries.len() as u64, owed.clone()));
+                    state.apply(&owed);
+                    entries.push(owed_bytes);
+                }
+            }
+            outcomes.push(outcome.map(|()| Appended {
+                first,
+                follow_ups,
+                checkpoint: None,
+            }));
+        }
+        Some((entries, outcomes))
+    }
+
+    /// Refolds the whole log from the database (after a failed batch whose
+    /// entries the in-memory state had already applied).
+    async fn rebuild_state(&mut self) -> Result<(), StoreError> {
+        *self.state.write().unwrap_or_else(|p| p.into_inner()) = State::new();
+        catch_up(&self.store, &self.state, self.writer.size()).await
     }
 
     async fn try_commit(
         &mut self,
         entries: &[Vec<u8>],
         force_checkpoint: bool,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Option<StoredCheckpoint>, StoreError> {
         let before = self.writer.clone();
         let base = self.writer.size();
         for e in entries {
@@ -254,11 +406,11 @@ impl Sequencer {
         };
         match self.store.commit_batch(&batch).await {
             Ok(()) => {
-                if let Some(cp) = checkpoint {
+                if let Some(cp) = &checkpoint {
                     self.last_checkpoint_at = Some(Instant::now());
-                    self.published.send_replace(Arc::new(cp.into()));
+                    self.published.send_replace(Arc::new(cp.clone().into()));
                 }
-                Ok(base)
+                Ok(checkpoint)
             }
             Err(e) => {
                 // Nothing was written: forget the batch.
@@ -289,6 +441,7 @@ impl Sequencer {
         let state = self.store.tree_state().await?;
         if state.size != self.writer.size() || state.root != self.writer.root() {
             self.writer = load_writer(&self.store).await?;
+            catch_up(&self.store, &self.state, self.writer.size()).await?;
         }
         let published = self.published.borrow().size;
         let latest = self.store.latest_checkpoint().await?;
@@ -317,6 +470,7 @@ impl Sequencer {
             tx,
             checkpoint: self.published.subscribe(),
             shutdown: Arc::new(shutdown_tx),
+            state: self.state.clone(),
         };
         let task = tokio::spawn(self.run(rx, shutdown_rx));
         (handle, task)
@@ -392,25 +546,26 @@ impl Sequencer {
                 Err(_) => break,
             }
         }
-        let mut entries = Vec::with_capacity(count);
-        let mut counts = Vec::with_capacity(requests.len());
-        for r in &mut requests {
-            counts.push(r.entries.len() as u64);
-            entries.append(&mut r.entries);
-        }
         let started = Instant::now();
-        match self.commit_retrying(&entries, false).await {
-            Ok(base) => {
+        match self.commit_requests(&requests).await {
+            Ok((outcomes, checkpoint)) => {
                 tracing::debug!(
                     entries = count,
-                    base,
                     ms = started.elapsed().as_secs_f64() * 1e3,
                     "batch committed"
                 );
-                let mut next = base;
-                for (r, n) in requests.into_iter().zip(counts) {
-                    let _ = r.reply.send(Ok(next));
-                    next += n;
+                let checkpoint = checkpoint.map(|c| Arc::new(PublishedCheckpoint::from(c)));
+                for (r, outcome) in requests.into_iter().zip(outcomes) {
+                    let reply = match outcome {
+                        Ok(mut a) => {
+                            if r.checkpoint {
+                                a.checkpoint = checkpoint.clone();
+                            }
+                            Ok(a)
+                        }
+                        Err(v) => Err(AppendError::Rejected(v)),
+                    };
+                    let _ = r.reply.send(reply);
                 }
             }
             Err(e) => {
@@ -422,6 +577,36 @@ impl Sequencer {
             }
         }
     }
+}
+
+/// Folds the stored entries from the state's size up to `size` into it.
+/// Entries another writer appended are checked too: one the rules refuse
+/// is still applied (it is in the log; the verifier will report it) and
+/// logged as an error.
+async fn catch_up(store: &Store, state: &SharedState, size: u64) -> Result<(), StoreError> {
+    const CHUNK: u64 = 8192;
+    let mut next = state.read().unwrap_or_else(|p| p.into_inner()).size;
+    while next < size {
+        let end = size.min(next + CHUNK);
+        let raw = store.entries(next, end).await?;
+        if raw.len() as u64 != end - next {
+            return Err(StoreError::Corrupt(format!(
+                "entries {next}..{end}: found {} rows",
+                raw.len()
+            )));
+        }
+        let mut st = state.write().unwrap_or_else(|p| p.into_inner());
+        for bytes in raw {
+            let entry = veche_entry::Entry::decode(&bytes)
+                .map_err(|e| StoreError::Corrupt(format!("entry {}: {e}", st.size)))?;
+            if let Err(v) = st.check(&entry) {
+                tracing::error!(index = st.size, code = v.code, error = %v, "a stored entry breaks the rules");
+            }
+            st.apply(&entry);
+        }
+        next = end;
+    }
+    Ok(())
 }
 
 /// Rebuilds the tile writer from the stored partial tiles and checks that it

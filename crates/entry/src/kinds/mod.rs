@@ -2,3 +2,4 @@
 
 pub mod jurisdiction;
 pub mod roll_version;
+pub mod petition;
