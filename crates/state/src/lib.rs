@@ -248,3 +248,14 @@ pub(crate) fn unknown_jurisdiction(id: &str) -> Violation {
 
 #[cfg(test)]
 mod tests;
+
+/// The action a petition signature's passkey assertion commits to (the
+/// input of the WebAuthn challenge, `specs/passkeys.md`):
+/// `"veche sign petition v1\n" ‖ petition id (u64, big-endian) ‖ content
+/// hash (32 bytes)`. It names the petition and the exact text signed.
+pub fn signature_action(petition: u64, content: &[u8; 32]) -> Vec<u8> {
+    let mut a = b"veche sign petition v1\n".to_vec();
+    a.extend_from_slice(&petition.to_be_bytes());
+    a.extend_from_slice(content);
+    a
+}
