@@ -320,6 +320,32 @@ pub fn relying_party(public_url: &str) -> Result<veche_passkey::RelyingParty> {
         .map_err(|e| anyhow::anyhow!("passkeys cannot work at {public_url}: {e} (use http://localhost:PORT or an https URL with a domain)"))
 }
 
+/// The nullifier key (32 bytes): from `VECHE_NULLIFIER_KEY` (64 hex digits)
+/// or `<data-dir>/nullifier.key` (created, 0600). Losing it changes every
+/// nullifier: back it up with the log key.
+pub fn nullifier_key(data_dir: &Path) -> Result<[u8; 32]> {
+    let parse = |hex_text: &str, from: &str| -> Result<[u8; 32]> {
+        hex::decode(hex_text.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| anyhow::anyhow!("{from}: expected 64 hex digits (the value is not shown)"))
+    };
+    if let Ok(v) = std::env::var("VECHE_NULLIFIER_KEY") {
+        return parse(&v, "VECHE_NULLIFIER_KEY");
+    }
+    let path = data_dir.join("nullifier.key");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse(&text, &path.display().to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = [0u8; 32];
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut key);
+            write_secret_file(&path, &hex::encode(key))?;
+            Ok(key)
+        }
+        Err(e) => Err(anyhow::anyhow!("reading {}: {e}", path.display())),
+    }
+}
+
 /// The Argon2id hasher for the roll and enrolment codes, with the pepper
 /// from `VECHE_PEPPER` or `<data-dir>/pepper` (created, 0600).
 pub fn identity_hasher(

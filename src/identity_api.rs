@@ -65,7 +65,7 @@ pub fn passkey_problem(e: PasskeyError) -> Problem {
     .with("reason", e.code())
 }
 
-fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, Problem> {
+pub(crate) fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, Problem> {
     Ok(body?.0)
 }
 
@@ -81,7 +81,7 @@ pub struct CeremonyStarted {
     pub public_key: Value,
 }
 
-async fn store_ceremony(
+pub(crate) async fn store_ceremony(
     state: &AppState,
     kind: &str,
     ceremony: &CeremonyState,
@@ -100,7 +100,7 @@ async fn store_ceremony(
     .await
 }
 
-async fn store_raw_ceremony(
+pub(crate) async fn store_raw_ceremony(
     state: &AppState,
     kind: &str,
     bytes: Vec<u8>,
@@ -139,7 +139,7 @@ async fn take_ceremony(
     Ok((ceremony, context))
 }
 
-async fn take_raw_ceremony(
+pub(crate) async fn take_raw_ceremony(
     state: &AppState,
     id: &str,
     kind: &str,
@@ -405,7 +405,7 @@ async fn finish_registration_ceremony(
     })
 }
 
-fn ctx_str<'a>(ctx: &'a Value, key: &str) -> Result<&'a str, Problem> {
+pub(crate) fn ctx_str<'a>(ctx: &'a Value, key: &str) -> Result<&'a str, Problem> {
     ctx[key]
         .as_str()
         .ok_or_else(|| Problem::internal(format!("ceremony context lacks {key}")))
@@ -533,7 +533,7 @@ pub async fn session_options(
 }
 
 /// The credential id a WebAuthn response names (`rawId`, else `id`).
-fn response_credential_id(credential: &Value) -> Result<Vec<u8>, Problem> {
+pub(crate) fn response_credential_id(credential: &Value) -> Result<Vec<u8>, Problem> {
     let id = credential["rawId"]
         .as_str()
         .or_else(|| credential["id"].as_str())
@@ -542,7 +542,7 @@ fn response_credential_id(credential: &Value) -> Result<Vec<u8>, Problem> {
         .map_err(|_| Problem::unprocessable("invalid-body", "credential.rawId is not base64url"))
 }
 
-async fn stored_credential(
+pub(crate) async fn stored_credential(
     state: &AppState,
     id: &[u8],
 ) -> Result<Option<RegisteredCredential>, Problem> {
@@ -556,7 +556,7 @@ async fn stored_credential(
     Ok(Some(c))
 }
 
-fn replayed() -> Problem {
+pub(crate) fn replayed() -> Problem {
     Problem::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "passkey-refused",

@@ -143,7 +143,30 @@ fn summarize(entry: &Entry, lang: Lang) -> (String, String) {
                 r.actor.pseudonym
             ),
         ),
+        other => (
+            other.kind_name().replace('_', " "),
+            petition_of(other)
+                .map(|id| format!("{} {id}", tr.t("petition")))
+                .unwrap_or_default(),
+        ),
     }
+}
+
+/// The petition an entry is about, if it is a petition entry.
+fn petition_of(p: &Payload) -> Option<u64> {
+    Some(match p {
+        Payload::PetitionOpened(x) => x.petition,
+        Payload::PetitionRejected(x) => x.petition,
+        Payload::Signature(x) => x.petition,
+        Payload::ThresholdReached(x) => x.petition,
+        Payload::SignatureInvalidated(x) => x.petition,
+        Payload::PetitionDelivered(x) => x.petition,
+        Payload::PetitionAcknowledged(x) => x.petition,
+        Payload::ConsiderationScheduled(x) => x.petition,
+        Payload::PetitionAnswered(x) => x.petition,
+        Payload::PetitionClosed(x) => x.petition,
+        _ => return None,
+    })
 }
 
 /// `GET /`: the log, its latest entries and how to verify it.

@@ -176,6 +176,7 @@ impl From<veche_store::AppendError> for Problem {
                 e.to_string(),
             ),
             E::Invalid(_) => Problem::unprocessable("invalid-entry", e.to_string()),
+            E::Rejected(v) => crate::petitions::violation_problem(v),
             E::ShuttingDown => Problem::unavailable("The server is shutting down; retry shortly."),
             E::Storage(_) => Problem::internal(e),
         }

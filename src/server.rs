@@ -15,7 +15,9 @@ use veche_store::{LogHandle, Sequencer, SequencerConfig, Store, SystemClock};
 
 use crate::config::{ServeArgs, StorageArgs, load_or_create_key, origin_from_url, resolve_origin};
 use crate::problem::Problem;
-use crate::{auth, identity_api, jurisdictions, limits, log_api, openapi, pages, roll_api};
+use crate::{
+    auth, identity_api, jurisdictions, limits, log_api, openapi, pages, petitions, roll_api,
+};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -30,6 +32,7 @@ pub struct AppState {
     pub identity: identity_api::Identity,
     pub limits: limits::Limits,
     pub session_ttl: Duration,
+    pub nullifiers: petitions::NullifierKey,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -49,6 +52,52 @@ pub fn router(state: AppState) -> Router {
         .route("/log/checkpoint", get(log_api::checkpoint))
         .route("/log/tile/{*path}", get(log_api::tile))
         .route("/api/v1/openapi.json", get(openapi::serve))
+        .route(
+            "/api/v1/petitions",
+            get(petitions::list).post(petitions::file),
+        )
+        .route("/api/v1/petitions/{id}", get(petitions::show))
+        .route(
+            "/api/v1/petitions/{id}/moderation",
+            post(petitions::moderate),
+        )
+        .route(
+            "/api/v1/petitions/{id}/signatures/options",
+            post(petitions::sign_options),
+        )
+        .route(
+            "/api/v1/petitions/{id}/signatures",
+            post(petitions::sign),
+        )
+        .route(
+            "/api/v1/petitions/{id}/signatures/{index}/invalidation",
+            post(petitions::invalidate),
+        )
+        .route(
+            "/api/v1/petitions/{id}/acknowledgement",
+            post(petitions::acknowledge),
+        )
+        .route(
+            "/api/v1/petitions/{id}/consideration",
+            post(petitions::schedule),
+        )
+        .route("/api/v1/petitions/{id}/answers", post(petitions::answer))
+        .route(
+            "/api/v1/petitions/{id}/withdrawal",
+            post(petitions::withdraw),
+        )
+        .route(
+            "/api/v1/attachments",
+            post(petitions::upload_attachment)
+                .layer(DefaultBodyLimit::max(petitions::ATTACHMENT_MAX_BYTES + 1)),
+        )
+        .route("/api/v1/attachments/{hash}", get(petitions::attachment))
+        .route(
+            "/api/v1/audit/eligibility",
+            get(petitions::eligibility_export),
+        )
+        .route("/data/{file}", get(petitions::data_list))
+        .route("/data/petitions/{file}", get(petitions::data_petition))
         .route("/api/v1/log", get(log_api::info))
         .route("/api/v1/log/entries", get(log_api::entries))
         .route("/api/v1/log/receipt/{index}", get(log_api::receipt))
@@ -177,8 +226,10 @@ pub async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<()> {
         identity,
         limits: limits::Limits::new(&args.limits),
         session_ttl: args.session_ttl,
+        nullifiers: petitions::NullifierKey::new(crate::config::nullifier_key(&storage.data_dir)?),
     };
     spawn_housekeeping(state.clone());
+    petitions::spawn_closer(state.clone());
     // Printed (not only logged) so people and tests find the URL.
     println!("Veche is serving the log `{origin}` at {public_url}/");
     println!("log verifier key: {vkey}");

@@ -92,3 +92,6 @@ role-registrar = Registrar
 role-moderator = Moderator
 role-clerk = Legislature clerk
 role-organiser = Participatory budgeting organiser
+
+## Petitions
+petition = Petition

@@ -92,3 +92,6 @@ role-registrar = Регистратор
 role-moderator = Модератор
 role-clerk = Сотрудник аппарата законодательного органа
 role-organiser = Организатор инициативного бюджетирования
+
+## Petitions
+petition = Петиция

@@ -19,7 +19,7 @@ use serde::Serialize;
 use veche_entry::{Entry, Jurisdictions, Payload, PetitionRules, Rolls};
 
 pub use petition::{
-    Acknowledgement, Answer, Closing, DeadlineStatus, Delivery, Opening, Petition, PetitionStatus,
+    Acknowledgement, Answer, Closing, DeadlineStatus, Delivery, Invalidation, Opening, Petition, PetitionStatus,
     Rejection, Scheduling, Threshold,
 };
 

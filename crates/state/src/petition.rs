@@ -133,6 +133,21 @@ pub struct Answer {
     pub answer: PetitionAnswered,
 }
 
+/// A moderator's invalidation of a signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Invalidation {
+    /// Log index of `signature_invalidated`.
+    pub index: u64,
+    /// When.
+    pub at_ms: u64,
+    /// Log index of the signature struck.
+    pub signature: u64,
+    /// The public reason.
+    pub reason: String,
+    /// The moderator.
+    pub actor: Actor,
+}
+
 /// The petition's closing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Closing {
@@ -217,6 +232,8 @@ pub struct Petition {
     pub valid_signatures: u64,
     /// Signatures invalidated by moderators.
     pub invalidated: u64,
+    /// The invalidations, in order.
+    pub invalidations: Vec<Invalidation>,
     /// The threshold event, if reached.
     pub threshold: Option<Threshold>,
     /// Delivery to the legislature's system, if acknowledged by it.
@@ -592,6 +609,7 @@ pub(crate) fn apply(state: &mut State, index: u64, at_ms: u64, payload: &Payload
                 signatures: 0,
                 valid_signatures: 0,
                 invalidated: 0,
+                invalidations: Vec::new(),
                 threshold: None,
                 delivered: None,
                 acknowledged: None,
@@ -684,6 +702,13 @@ pub(crate) fn apply(state: &mut State, index: u64, at_ms: u64, payload: &Payload
                 if let Some(n) = p.signatures_by_day.get_mut(&(*sig_ms / DAY_MS)) {
                     *n -= 1;
                 }
+                p.invalidations.push(Invalidation {
+                    index,
+                    at_ms,
+                    signature: v.signature,
+                    reason: v.reason.clone(),
+                    actor: v.actor.clone(),
+                });
             }
         }
         Payload::PetitionDelivered(d) => {

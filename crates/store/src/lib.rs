@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod db;
 pub mod identity;
+pub mod petitions;
 pub mod publish;
 pub mod sequencer;
 
