@@ -11,13 +11,13 @@ use crate::common::*;
 
 /// A browser-like client: a cookie jar of one session and its CSRF token.
 #[derive(Default, Clone)]
-struct Client {
-    cookie: Option<String>,
-    csrf: Option<String>,
+pub(crate) struct Client {
+    pub(crate) cookie: Option<String>,
+    pub(crate) csrf: Option<String>,
 }
 
 impl Client {
-    fn call(&mut self, app: &TestApp, method: &str, path: &str, body: Option<&Value>) -> Response {
+    pub(crate) fn call(&mut self, app: &TestApp, method: &str, path: &str, body: Option<&Value>) -> Response {
         self.call_raw(app, method, path, body, true)
     }
 
@@ -64,7 +64,7 @@ impl Client {
     }
 
     /// A WebAuthn registration: options, the authenticator, finish.
-    fn register(
+    pub(crate) fn register(
         &mut self,
         app: &TestApp,
         auth: &mut SoftwareAuthenticator,
@@ -90,7 +90,7 @@ impl Client {
     }
 }
 
-fn invite_link(dir: &std::path::Path, db: &TestDb, app: &TestApp, role: &str) -> String {
+pub(crate) fn invite_link(dir: &std::path::Path, db: &TestDb, app: &TestApp, role: &str) -> String {
     let out = veche_command(dir, db)
         .args(["admin", "invite", "--role", role, "--public-url", &app.url])
         .output()
@@ -207,7 +207,7 @@ fn set_up(dir: &std::path::Path, db: &TestDb, app: &TestApp) -> Client {
     registrar
 }
 
-fn put_csv(app: &TestApp, c: &mut Client, path: &str, csv: &str) -> Response {
+pub(crate) fn put_csv(app: &TestApp, c: &mut Client, path: &str, csv: &str) -> Response {
     let req = ureq::http::Request::builder()
         .method("PUT")
         .uri(format!("{}{path}", app.url))
@@ -222,7 +222,7 @@ fn put_csv(app: &TestApp, c: &mut Client, path: &str, csv: &str) -> Response {
     response(agent().run(req))
 }
 
-fn enrol(app: &TestApp, auth: &mut SoftwareAuthenticator, how: &Value) -> (Client, Response) {
+pub(crate) fn enrol(app: &TestApp, auth: &mut SoftwareAuthenticator, how: &Value) -> (Client, Response) {
     let mut c = Client::default();
     let r = c.register(
         app,

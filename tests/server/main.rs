@@ -7,6 +7,7 @@ mod go_interop;
 mod identity;
 mod log_api;
 mod openapi;
+mod petitions;
 mod verify;
 
 /// Declares `<name>_sqlite` and `<name>_postgres` tests running one body.
