@@ -19,6 +19,7 @@ mod limits;
 mod log_api;
 mod openapi;
 mod pages;
+mod petition_pages;
 mod petitions;
 mod problem;
 mod roll_api;

@@ -40,6 +40,18 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::index))
         .route("/static/veche.css", get(pages::stylesheet))
         .route("/static/passkey.js", get(pages::script))
+        .route("/static/petition.js", get(crate::petition_pages::script))
+        .route("/petitions", get(crate::petition_pages::list))
+        .route(
+            "/petitions/new",
+            get(crate::petition_pages::new_form).post(crate::petition_pages::file),
+        )
+        .route("/petitions/rules", get(crate::petition_pages::rules))
+        .route(
+            "/petitions/{id}",
+            get(crate::petition_pages::show).post(crate::petition_pages::act),
+        )
+        .route("/receipt", get(crate::petition_pages::receipt))
         .route("/enrol", get(pages::enrol))
         .route("/sign-in", get(pages::sign_in))
         .route("/sign-out", post(pages::sign_out))
