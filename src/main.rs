@@ -25,6 +25,7 @@ mod problem;
 mod roll_api;
 mod server;
 mod session;
+mod webhook;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;

@@ -267,6 +267,7 @@ async fn appended_response(
 #[utoipa::path(
     post,
     path = "/api/v1/petitions",
+    operation_id = "file_petition",
     tag = "petitions",
     summary = "File a petition",
     request_body = FileRequest,
@@ -380,6 +381,8 @@ pub const MODERATION_RULES: &[(u16, &str, &str)] = &[
     request_body = ModerationRequest,
     security(("session_cookie" = [], "csrf_token" = [])),
     responses(
+        (status = 400, description = "The path is malformed (`/problems/invalid-path`)"),
+        (status = 401, description = "No live session (`/problems/unauthorized`)"),
         (status = 201, description = "The decision's entry and receipt", body = Appended201),
         (status = 403, description = "Not a moderator (`/problems/forbidden`)"),
         (status = 404, description = "No such petition (`/problems/not-found`)"),
@@ -469,6 +472,8 @@ pub async fn moderate(
     params(("id" = u64, Path, description = "The petition")),
     security(("session_cookie" = [], "csrf_token" = [])),
     responses(
+        (status = 400, description = "The path is malformed (`/problems/invalid-path`)"),
+        (status = 401, description = "No live session (`/problems/unauthorized`)"),
         (status = 200, description = "The ceremony id and `PublicKeyCredentialRequestOptionsJSON`", body = CeremonyStarted),
         (status = 403, description = "Not a citizen of the petition's jurisdiction (`/problems/citizens-only`, `/problems/wrong-jurisdiction`)"),
         (status = 404, description = "No such petition (`/problems/not-found`)"),
@@ -542,6 +547,8 @@ fn check_can_sign(state: &AppState, p: &Petition, jurisdiction: &str, record: &s
     request_body(content = FinishRequest, description = "The ceremony id and the credential's `toJSON()`"),
     security(("session_cookie" = [], "csrf_token" = [])),
     responses(
+        (status = 400, description = "The path is malformed (`/problems/invalid-path`)"),
+        (status = 401, description = "No live session (`/problems/unauthorized`)"),
         (status = 201, description = "Signed: the signature entry's receipt", body = Appended201),
         (status = 403, description = "Not a citizen of the jurisdiction, or the ceremony is another account's (`/problems/forbidden`)"),
         (status = 404, description = "No such petition (`/problems/not-found`)"),
@@ -618,6 +625,9 @@ pub async fn sign(
         },
     );
     let appended = submit(&state, vec![entry], true).await?;
+    if !appended.follow_ups.is_empty() {
+        state.webhooks.wake();
+    }
     let valid = petition_snapshot(&state, id)?.valid_signatures;
     let receipt = build_receipt(&state, appended.first, Duration::from_secs(5)).await?;
     Ok((
@@ -652,6 +662,8 @@ pub struct ReasonRequest {
     request_body = ReasonRequest,
     security(("session_cookie" = [], "csrf_token" = [])),
     responses(
+        (status = 400, description = "The path is malformed (`/problems/invalid-path`)"),
+        (status = 401, description = "No live session (`/problems/unauthorized`)"),
         (status = 201, description = "The invalidation's entry and receipt", body = Appended201),
         (status = 403, description = "Not a moderator (`/problems/forbidden`)"),
         (status = 404, description = "No such petition or signature (`/problems/not-found`, `/problems/unknown-signature`)"),
@@ -694,6 +706,8 @@ pub async fn invalidate(
     params(("id" = u64, Path, description = "The petition")),
     security(("session_cookie" = [], "csrf_token" = [])),
     responses(
+        (status = 400, description = "The path is malformed (`/problems/invalid-path`)"),
+        (status = 401, description = "No live session (`/problems/unauthorized`)"),
         (status = 201, description = "The acknowledgement's entry and receipt", body = Appended201),
         (status = 403, description = "Not a clerk of the petition's legislature (`/problems/forbidden`)"),
         (status = 404, description = "No such petition (`/problems/not-found`)"),
@@ -731,6 +745,8 @@ pub struct ScheduleRequest {
     request_body = ScheduleRequest,
     security(("session_cookie" = [], "csrf_token" = [])),
     responses(
+        (status = 400, description = "The path is malformed (`/problems/invalid-path`)"),
+        (status = 401, description = "No live session (`/problems/unauthorized`)"),
         (status = 201, description = "The entry and its receipt", body = Appended201),
         (status = 403, description = "Not a clerk of the petition's legislature (`/problems/forbidden`)"),
         (status = 404, description = "No such petition (`/problems/not-found`)"),
@@ -779,6 +795,8 @@ pub struct AnswerRequest {
     request_body = AnswerRequest,
     security(("session_cookie" = [], "csrf_token" = [])),
     responses(
+        (status = 400, description = "The path is malformed (`/problems/invalid-path`)"),
+        (status = 401, description = "No live session (`/problems/unauthorized`)"),
         (status = 201, description = "The answer's entry and receipt", body = Appended201),
         (status = 403, description = "Not a clerk of the petition's legislature (`/problems/forbidden`)"),
         (status = 404, description = "No such petition (`/problems/not-found`)"),
@@ -843,6 +861,8 @@ pub async fn answer(
     params(("id" = u64, Path, description = "The petition")),
     security(("session_cookie" = [], "csrf_token" = [])),
     responses(
+        (status = 400, description = "The path is malformed (`/problems/invalid-path`)"),
+        (status = 401, description = "No live session (`/problems/unauthorized`)"),
         (status = 201, description = "The closing entry and its receipt", body = Appended201),
         (status = 403, description = "Not the author (`/problems/not-author`)"),
         (status = 404, description = "No such petition (`/problems/not-found`)"),
@@ -1202,6 +1222,7 @@ pub async fn list_views(state: &AppState, q: &ListQuery) -> Result<Vec<PetitionV
 #[utoipa::path(
     get,
     path = "/api/v1/petitions",
+    operation_id = "list_petitions",
     tag = "petitions",
     summary = "Petitions, newest first, with filters",
     params(ListQuery),
@@ -1222,10 +1243,12 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/api/v1/petitions/{id}",
+    operation_id = "show_petition",
     tag = "petitions",
     summary = "One petition with its text and full history",
     params(("id" = u64, Path, description = "The petition")),
     responses(
+        (status = 400, description = "The path is malformed (`/problems/invalid-path`)"),
         (status = 200, description = "The petition", body = PetitionView),
         (status = 404, description = "No such petition (`/problems/not-found`)"),
     )

@@ -33,6 +33,7 @@ pub struct AppState {
     pub limits: limits::Limits,
     pub session_ttl: Duration,
     pub nullifiers: petitions::NullifierKey,
+    pub webhooks: crate::webhook::Webhooks,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -104,6 +105,13 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(petitions::ATTACHMENT_MAX_BYTES + 1)),
         )
         .route("/api/v1/attachments/{hash}", get(petitions::attachment))
+        .route(
+            "/api/v1/jurisdictions/{id}/webhook",
+            put(crate::webhook::put_endpoint)
+                .get(crate::webhook::get_endpoint)
+                .delete(crate::webhook::delete_endpoint),
+        )
+        .route("/api/v1/webhook/key", get(crate::webhook::key))
         .route(
             "/api/v1/audit/eligibility",
             get(petitions::eligibility_export),
@@ -239,9 +247,11 @@ pub async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<()> {
         limits: limits::Limits::new(&args.limits),
         session_ttl: args.session_ttl,
         nullifiers: petitions::NullifierKey::new(crate::config::nullifier_key(&storage.data_dir)?),
+        webhooks: crate::webhook::Webhooks::load_or_create(&storage.data_dir)?,
     };
     spawn_housekeeping(state.clone());
     petitions::spawn_closer(state.clone());
+    crate::webhook::spawn(state.clone());
     // Printed (not only logged) so people and tests find the URL.
     println!("Veche is serving the log `{origin}` at {public_url}/");
     println!("log verifier key: {vkey}");

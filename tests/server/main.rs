@@ -9,6 +9,7 @@ mod log_api;
 mod openapi;
 mod petitions;
 mod verify;
+mod webhook;
 
 /// Declares `<name>_sqlite` and `<name>_postgres` tests running one body.
 #[macro_export]

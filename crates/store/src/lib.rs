@@ -10,6 +10,7 @@ pub mod identity;
 pub mod petitions;
 pub mod publish;
 pub mod sequencer;
+pub mod webhook;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use db::{DatabaseConfig, Store, StoreError, StoredCheckpoint, TreeState};
