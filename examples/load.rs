@@ -70,31 +70,49 @@ impl Drop for Server {
 fn veche_bin(args: &Args) -> PathBuf {
     args.veche.clone().unwrap_or_else(|| {
         let exe = std::env::current_exe().expect("current exe");
-        exe.parent().and_then(|p| p.parent()).expect("target dir").join("veche")
+        exe.parent()
+            .and_then(|p| p.parent())
+            .expect("target dir")
+            .join("veche")
     })
 }
 
 fn command(args: &Args, dir: &std::path::Path) -> Command {
     let mut c = Command::new(veche_bin(args));
-    c.arg("--data-dir").arg(dir).arg("--origin").arg("load.veche.test/log");
+    c.arg("--data-dir")
+        .arg(dir)
+        .arg("--origin")
+        .arg("load.veche.test/log");
     if let Some(u) = &args.database_url {
         c.arg("--database-url").arg(u);
     }
-    c.env("VECHE_OPERATOR_TOKEN", TOKEN).env("VECHE_LOG", "warn");
+    c.env("VECHE_OPERATOR_TOKEN", TOKEN)
+        .env("VECHE_LOG", "warn");
     c
 }
 
 fn start(args: &Args, dir: &std::path::Path) -> Server {
     let mut child = command(args, dir)
         .args(["serve", "--listen", "127.0.0.1:0", "--argon2", "test"])
-        .args(["--actions-per-minute", "100000000", "--sign-in-per-minute", "100000000", "--enrol-per-hour", "100000000"])
+        .args([
+            "--actions-per-minute",
+            "100000000",
+            "--sign-in-per-minute",
+            "100000000",
+            "--enrol-per-hour",
+            "100000000",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .expect("start veche (build it first: cargo build --release)");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let url = loop {
         let line = lines.next().expect("server exited").unwrap();
-        if let Some(rest) = line.split(" at ").nth(1).filter(|_| line.starts_with("Veche is serving")) {
+        if let Some(rest) = line
+            .split(" at ")
+            .nth(1)
+            .filter(|_| line.starts_with("Veche is serving"))
+        {
             break rest.trim_end_matches('/').to_string();
         }
     };
@@ -117,8 +135,17 @@ fn agent() -> ureq::Agent {
 }
 
 impl Client {
-    fn call(&mut self, agent: &ureq::Agent, url: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-        let mut req = ureq::http::Request::builder().method(method).uri(format!("{url}{path}"));
+    fn call(
+        &mut self,
+        agent: &ureq::Agent,
+        url: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{url}{path}"));
         if let Some(c) = &self.cookie {
             req = req.header("Cookie", format!("veche_session={c}"));
         }
@@ -126,13 +153,25 @@ impl Client {
             req = req.header("X-CSRF-Token", t);
         }
         let resp = match body {
-            Some(b) => agent.run(req.header("Content-Type", "application/json").body(serde_json::to_vec(b).unwrap()).unwrap()),
+            Some(b) => agent.run(
+                req.header("Content-Type", "application/json")
+                    .body(serde_json::to_vec(b).unwrap())
+                    .unwrap(),
+            ),
             None => agent.run(req.body(()).unwrap()),
         }
         .expect("HTTP request");
         let status = resp.status().as_u16();
-        if let Some(set) = resp.headers().get("set-cookie").and_then(|v| v.to_str().ok()) {
-            let v = set.split(';').next().unwrap().trim_start_matches("veche_session=");
+        if let Some(set) = resp
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+        {
+            let v = set
+                .split(';')
+                .next()
+                .unwrap()
+                .trim_start_matches("veche_session=");
             self.cookie = (!v.is_empty()).then(|| v.to_string());
         }
         let text = resp.into_body().read_to_string().unwrap_or_default();
@@ -145,7 +184,15 @@ impl Client {
         (status, json)
     }
 
-    fn register(&mut self, a: &ureq::Agent, url: &str, key: &mut SoftwareAuthenticator, options: &str, body: &Value, finish: &str) -> Value {
+    fn register(
+        &mut self,
+        a: &ureq::Agent,
+        url: &str,
+        key: &mut SoftwareAuthenticator,
+        options: &str,
+        body: &Value,
+        finish: &str,
+    ) -> Value {
         let (s, started) = self.call(a, url, "POST", options, Some(body));
         assert_eq!(s, 200, "{started}");
         let cred = key.register(url, &started["publicKey"]).unwrap();
@@ -157,12 +204,31 @@ impl Client {
 }
 
 fn staff(a: &ureq::Agent, url: &str, admin: &mut Client, role: &str) -> Client {
-    let (s, v) = admin.call(a, url, "POST", "/api/v1/staff/invites", Some(&json!({"role": role, "jurisdiction": "load"})));
+    let (s, v) = admin.call(
+        a,
+        url,
+        "POST",
+        "/api/v1/staff/invites",
+        Some(&json!({"role": role, "jurisdiction": "load"})),
+    );
     assert_eq!(s, 201, "{v}");
-    let link = v["link"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    let link = v["link"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
     let mut c = Client::default();
     let mut key = SoftwareAuthenticator::new(Algorithm::Es256);
-    c.register(a, url, &mut key, "/api/v1/staff/invite/options", &json!({"invite": link}), "/api/v1/staff/invite/finish");
+    c.register(
+        a,
+        url,
+        &mut key,
+        "/api/v1/staff/invite/options",
+        &json!({"invite": link}),
+        "/api/v1/staff/invite/finish",
+    );
     c
 }
 
@@ -179,7 +245,14 @@ fn main() {
     let server = start(&args, dir.path());
     let url = server.url.clone();
     let a = agent();
-    println!("server {url} ({})", if args.database_url.is_some() { "postgres" } else { "sqlite" });
+    println!(
+        "server {url} ({})",
+        if args.database_url.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    );
 
     // Set-up.
     let t = Instant::now();
@@ -189,11 +262,29 @@ fn main() {
         .send_json(json!({"id": "load", "name_ru": "Нагрузочный", "name_en": "Load", "population": 1_000_000_000u64, "population_source": "synthetic", "population_date": "2026-01-01", "legislature_ru": "Дума", "legislature_en": "Council"}))
         .unwrap();
     assert_eq!(resp.status().as_u16(), 201);
-    let out = command(&args, dir.path()).args(["admin", "invite", "--role", "admin", "--public-url", &url]).output().unwrap();
-    let link = String::from_utf8_lossy(&out.stdout).lines().last().unwrap().trim().rsplit('/').next().unwrap().to_string();
+    let out = command(&args, dir.path())
+        .args(["admin", "invite", "--role", "admin", "--public-url", &url])
+        .output()
+        .unwrap();
+    let link = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
     let mut admin = Client::default();
     let mut admin_key = SoftwareAuthenticator::new(Algorithm::Es256);
-    admin.register(&a, &url, &mut admin_key, "/api/v1/staff/invite/options", &json!({"invite": link}), "/api/v1/staff/invite/finish");
+    admin.register(
+        &a,
+        &url,
+        &mut admin_key,
+        "/api/v1/staff/invite/options",
+        &json!({"invite": link}),
+        "/api/v1/staff/invite/finish",
+    );
     let mut registrar = staff(&a, &url, &mut admin, "registrar");
     let mut moderator = staff(&a, &url, &mut admin, "moderator");
     let mut csv = String::from("record_id,document_number,date_of_birth,district\n");
@@ -203,7 +294,10 @@ fn main() {
     let req = ureq::http::Request::builder()
         .method("PUT")
         .uri(format!("{url}/api/v1/jurisdictions/load/roll"))
-        .header("Cookie", format!("veche_session={}", registrar.cookie.clone().unwrap()))
+        .header(
+            "Cookie",
+            format!("veche_session={}", registrar.cookie.clone().unwrap()),
+        )
         .header("X-CSRF-Token", registrar.csrf.clone().unwrap())
         .header("Content-Type", "text/csv")
         .body(csv.into_bytes())
@@ -224,11 +318,22 @@ fn main() {
         let (s, v) = author.call(&a, &url, "POST", "/api/v1/petitions", Some(&json!({"title": format!("Load petition {p}"), "text": "Synthetic petition for the load test."})));
         assert_eq!(s, 201, "{v}");
         let id = v["petition"].as_u64().unwrap();
-        let (s, v) = moderator.call(&a, &url, "POST", &format!("/api/v1/petitions/{id}/moderation"), Some(&json!({"decision": "open"})));
+        let (s, v) = moderator.call(
+            &a,
+            &url,
+            "POST",
+            &format!("/api/v1/petitions/{id}/moderation"),
+            Some(&json!({"decision": "open"})),
+        );
         assert_eq!(s, 201, "{v}");
         petitions.push(id);
     }
-    println!("set-up: {} signers enrolled, {} petitions open in {:.1?}", args.signers, args.petitions, t.elapsed());
+    println!(
+        "set-up: {} signers enrolled, {} petitions open in {:.1?}",
+        args.signers,
+        args.petitions,
+        t.elapsed()
+    );
 
     // Baseline: plain GET round trips on the same number of threads.
     let base_n = 20_000usize;
@@ -249,9 +354,13 @@ fn main() {
     println!("baseline: {base_rate:.0} GET /api/v1/log per second");
 
     // Signing: work items (signer, petition), handed out in order.
-    let work: Vec<(usize, u64)> = petitions.iter().flat_map(|&p| (0..args.signers).map(move |s| (s, p))).collect();
+    let work: Vec<(usize, u64)> = petitions
+        .iter()
+        .flat_map(|&p| (0..args.signers).map(move |s| (s, p)))
+        .collect();
     let total = work.len();
-    let signers: Vec<Mutex<(Client, SoftwareAuthenticator)>> = signers.into_iter().map(Mutex::new).collect();
+    let signers: Vec<Mutex<(Client, SoftwareAuthenticator)>> =
+        signers.into_iter().map(Mutex::new).collect();
     let next = AtomicUsize::new(0);
     let latencies = Arc::new(Mutex::new(Vec::with_capacity(total)));
     let t = Instant::now();

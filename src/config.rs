@@ -328,7 +328,9 @@ pub fn nullifier_key(data_dir: &Path) -> Result<[u8; 32]> {
         hex::decode(hex_text.trim())
             .ok()
             .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| anyhow::anyhow!("{from}: expected 64 hex digits (the value is not shown)"))
+            .ok_or_else(|| {
+                anyhow::anyhow!("{from}: expected 64 hex digits (the value is not shown)")
+            })
     };
     if let Ok(v) = std::env::var("VECHE_NULLIFIER_KEY") {
         return parse(&v, "VECHE_NULLIFIER_KEY");

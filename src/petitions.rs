@@ -30,7 +30,7 @@ use veche_store::{AppendError, Clock, SystemClock};
 
 use crate::identity_api::{
     CeremonyStarted, FinishRequest, ctx_str, json_body, passkey_problem, replayed,
-    response_credential_id, stored_credential, store_raw_ceremony, take_raw_ceremony,
+    response_credential_id, store_raw_ceremony, stored_credential, take_raw_ceremony,
 };
 use crate::log_api::{Receipt, build_receipt};
 use crate::problem::Problem;
@@ -75,7 +75,11 @@ impl NullifierKey {
     pub fn signature(&self, petition: u64, jurisdiction: &str, record_id: &str) -> [u8; 32] {
         self.keyed(
             "veche nullifier v1\npetition\n",
-            &[&petition.to_be_bytes(), jurisdiction.as_bytes(), record_id.as_bytes()],
+            &[
+                &petition.to_be_bytes(),
+                jurisdiction.as_bytes(),
+                record_id.as_bytes(),
+            ],
         )
     }
 
@@ -127,7 +131,11 @@ pub fn violation_problem(v: Violation) -> Problem {
 }
 
 /// Appends entries through the sequencer, mapping refusals to problems.
-async fn submit(state: &AppState, entries: Vec<Entry>, checkpoint: bool) -> Result<Appended, Problem> {
+async fn submit(
+    state: &AppState,
+    entries: Vec<Entry>,
+    checkpoint: bool,
+) -> Result<Appended, Problem> {
     let bytes = entries
         .iter()
         .map(|e| {
@@ -163,7 +171,11 @@ fn petition_snapshot(state: &AppState, id: u64) -> Result<Petition, Problem> {
 }
 
 fn citizen(me: &SignedIn) -> Result<(&str, &str), Problem> {
-    match (&me.account.kind[..], &me.account.jurisdiction, &me.account.record_id) {
+    match (
+        &me.account.kind[..],
+        &me.account.jurisdiction,
+        &me.account.record_id,
+    ) {
         ("citizen", Some(j), Some(r)) => Ok((j, r)),
         _ => Err(Problem::new(
             StatusCode::FORBIDDEN,
@@ -199,13 +211,16 @@ fn actor(me: &SignedIn, role: StaffRole, jurisdiction: &str) -> Result<Actor, Pr
 }
 
 fn hex32(s: &str, field: &str) -> Result<[u8; 32], Problem> {
-    let bytes = hex::decode(s).ok().filter(|b| b.len() == 32 && s.bytes().all(|c| !c.is_ascii_uppercase()));
-    bytes
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| {
-            Problem::unprocessable("invalid-field", format!("{field}: expected 64 lowercase hex digits, got {s:?}"))
-                .with("field", field.to_string())
-        })
+    let bytes = hex::decode(s)
+        .ok()
+        .filter(|b| b.len() == 32 && s.bytes().all(|c| !c.is_ascii_uppercase()));
+    bytes.and_then(|b| b.try_into().ok()).ok_or_else(|| {
+        Problem::unprocessable(
+            "invalid-field",
+            format!("{field}: expected 64 lowercase hex digits, got {s:?}"),
+        )
+        .with("field", field.to_string())
+    })
 }
 
 // ---- filing -----------------------------------------------------------------
@@ -257,7 +272,11 @@ async fn appended_response(
     };
     Ok((
         StatusCode::CREATED,
-        [(header::LOCATION, HeaderValue::from_str(&format!("/api/v1/petitions/{petition}")).map_err(Problem::internal)?)],
+        [(
+            header::LOCATION,
+            HeaderValue::from_str(&format!("/api/v1/petitions/{petition}"))
+                .map_err(Problem::internal)?,
+        )],
         Json(body),
     )
         .into_response())
@@ -294,7 +313,9 @@ pub async fn file(
             StatusCode::FORBIDDEN,
             "forbidden",
             "Forbidden",
-            format!("You are enrolled in {jurisdiction}, so you can file petitions there only, not in {j}."),
+            format!(
+                "You are enrolled in {jurisdiction}, so you can file petitions there only, not in {j}."
+            ),
         ));
     }
     let title = req.title.trim();
@@ -304,7 +325,10 @@ pub async fn file(
     if req.attachments.len() > ATTACHMENTS_MAX {
         return Err(Problem::unprocessable(
             "invalid-field",
-            format!("attachments: at most {ATTACHMENTS_MAX}, got {}", req.attachments.len()),
+            format!(
+                "attachments: at most {ATTACHMENTS_MAX}, got {}",
+                req.attachments.len()
+            ),
         )
         .with("field", "attachments"));
     }
@@ -316,7 +340,10 @@ pub async fn file(
     if let Some(missing) = state.store.missing_attachment(&attachments).await? {
         return Err(Problem::unprocessable(
             "unknown-attachment",
-            format!("no attachment {} was uploaded; POST it to /api/v1/attachments first", hex::encode(missing)),
+            format!(
+                "no attachment {} was uploaded; POST it to /api/v1/attachments first",
+                hex::encode(missing)
+            ),
         ));
     }
     let content = content_hash(title, &text, &attachments);
@@ -362,12 +389,36 @@ pub struct ModerationRequest {
 
 /// The published moderation rules (numbered; `specs/petitions.md`).
 pub const MODERATION_RULES: &[(u16, &str, &str)] = &[
-    (1, "Не относится к полномочиям законодательного органа юрисдикции", "Outside the powers of the jurisdiction's legislature"),
-    (2, "Содержит призывы к насилию или иное противоправное содержание", "Calls for violence or other unlawful content"),
-    (3, "Оскорбления или нецензурная лексика", "Insults or obscene language"),
-    (4, "Персональные данные третьих лиц", "Personal data of third parties"),
-    (5, "Повторяет открытую петицию", "Duplicates an open petition"),
-    (6, "Непонятно, чего добивается петиция", "Unclear what the petition asks for"),
+    (
+        1,
+        "Не относится к полномочиям законодательного органа юрисдикции",
+        "Outside the powers of the jurisdiction's legislature",
+    ),
+    (
+        2,
+        "Содержит призывы к насилию или иное противоправное содержание",
+        "Calls for violence or other unlawful content",
+    ),
+    (
+        3,
+        "Оскорбления или нецензурная лексика",
+        "Insults or obscene language",
+    ),
+    (
+        4,
+        "Персональные данные третьих лиц",
+        "Personal data of third parties",
+    ),
+    (
+        5,
+        "Повторяет открытую петицию",
+        "Duplicates an open petition",
+    ),
+    (
+        6,
+        "Непонятно, чего добивается петиция",
+        "Unclear what the petition asks for",
+    ),
     (7, "Реклама или спам", "Advertising or spam"),
 ];
 
@@ -426,7 +477,8 @@ pub async fn moderate(
         }
         "reject" => {
             let rule = req.rule.ok_or_else(|| {
-                Problem::unprocessable("invalid-field", "rule: required to reject").with("field", "rule")
+                Problem::unprocessable("invalid-field", "rule: required to reject")
+                    .with("field", "rule")
             })?;
             if !MODERATION_RULES.iter().any(|&(n, _, _)| n == rule) {
                 return Err(Problem::unprocessable(
@@ -435,7 +487,12 @@ pub async fn moderate(
                 )
                 .with("field", "rule"));
             }
-            let reason = req.reason.as_deref().unwrap_or("").trim().replace("\r\n", "\n");
+            let reason = req
+                .reason
+                .as_deref()
+                .unwrap_or("")
+                .trim()
+                .replace("\r\n", "\n");
             Entry::new(
                 at,
                 PetitionRejected {
@@ -510,19 +567,31 @@ pub async fn sign_options(
     store_raw_ceremony(&state, "sign-petition", Vec::new(), expires, ctx, options).await
 }
 
-fn check_can_sign(state: &AppState, p: &Petition, jurisdiction: &str, record: &str) -> Result<(), Problem> {
+fn check_can_sign(
+    state: &AppState,
+    p: &Petition,
+    jurisdiction: &str,
+    record: &str,
+) -> Result<(), Problem> {
     if p.jurisdiction != jurisdiction {
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
             "wrong-jurisdiction",
             "Not your jurisdiction",
-            format!("Petition {} is addressed to {}; you are enrolled in {jurisdiction}.", p.id, p.jurisdiction),
+            format!(
+                "Petition {} is addressed to {}; you are enrolled in {jurisdiction}.",
+                p.id, p.jurisdiction
+            ),
         ));
     }
     if !p.open_at(now()) {
         return Err(violation_problem(Violation {
             code: "petition-not-open",
-            message: format!("Petition {} is {} and not open for signatures.", p.id, p.status.name()),
+            message: format!(
+                "Petition {} is {} and not open for signatures.",
+                p.id,
+                p.status.name()
+            ),
         }));
     }
     let nullifier = state.nullifiers.signature(p.id, jurisdiction, record);
@@ -677,7 +746,8 @@ pub async fn invalidate(
     path: Result<Path<(u64, u64)>, PathRejection>,
     body: Result<Json<ReasonRequest>, JsonRejection>,
 ) -> Result<Response, Problem> {
-    let Path((id, index)) = path.map_err(|e| Problem::bad_request("invalid-path", e.body_text()))?;
+    let Path((id, index)) =
+        path.map_err(|e| Problem::bad_request("invalid-path", e.body_text()))?;
     let req = json_body(body)?;
     let p = petition_snapshot(&state, id)?;
     let actor = actor(&me, StaffRole::Moderator, &p.jurisdiction)?;
@@ -722,7 +792,18 @@ pub async fn acknowledge(
     let id = petition_path(id)?;
     let p = petition_snapshot(&state, id)?;
     let actor = actor(&me, StaffRole::Clerk, &p.jurisdiction)?;
-    let appended = submit(&state, vec![Entry::new(now(), PetitionAcknowledged { petition: id, actor })], true).await?;
+    let appended = submit(
+        &state,
+        vec![Entry::new(
+            now(),
+            PetitionAcknowledged {
+                petition: id,
+                actor,
+            },
+        )],
+        true,
+    )
+    .await?;
     appended_response(&state, id, appended).await
 }
 
@@ -764,7 +845,14 @@ pub async fn schedule(
     let req = json_body(body)?;
     let p = petition_snapshot(&state, id)?;
     let actor = actor(&me, StaffRole::Clerk, &p.jurisdiction)?;
-    let entry = Entry::new(now(), ConsiderationScheduled { petition: id, date: req.date, actor });
+    let entry = Entry::new(
+        now(),
+        ConsiderationScheduled {
+            petition: id,
+            date: req.date,
+            actor,
+        },
+    );
     let appended = submit(&state, vec![entry], true).await?;
     appended_response(&state, id, appended).await
 }
@@ -826,13 +914,20 @@ pub async fn answer(
             .with("field", "decision"));
         }
     };
-    let document = req.document.as_deref().map(|d| hex32(d, "document")).transpose()?;
+    let document = req
+        .document
+        .as_deref()
+        .map(|d| hex32(d, "document"))
+        .transpose()?;
     if let Some(d) = document
         && state.store.missing_attachment(&[d]).await?.is_some()
     {
         return Err(Problem::unprocessable(
             "unknown-attachment",
-            format!("no document {} was uploaded; POST it to /api/v1/attachments first", hex::encode(d)),
+            format!(
+                "no document {} was uploaded; POST it to /api/v1/attachments first",
+                hex::encode(d)
+            ),
         ));
     }
     let entry = Entry::new(
@@ -925,7 +1020,9 @@ pub fn spawn_closer(state: AppState) {
                     Ok(a) => tracing::info!(petition = id, index = a.first, "petition closed"),
                     // A signature landed between the snapshot and now: next tick.
                     Err(p) if p.slug == "count-mismatch" => {}
-                    Err(p) => tracing::warn!(petition = id, problem = p.slug, detail = %p.detail, "could not close"),
+                    Err(p) => {
+                        tracing::warn!(petition = id, problem = p.slug, detail = %p.detail, "could not close")
+                    }
                 }
             }
         }
@@ -958,14 +1055,20 @@ pub async fn upload_attachment(
 ) -> Result<Response, Problem> {
     state.limits.action(&me.account.id)?;
     if body.is_empty() {
-        return Err(Problem::unprocessable("invalid-body", "The attachment is empty."));
+        return Err(Problem::unprocessable(
+            "invalid-body",
+            "The attachment is empty.",
+        ));
     }
     if body.len() > ATTACHMENT_MAX_BYTES {
         return Err(Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too-large",
             "Attachment too large",
-            format!("An attachment may be at most {ATTACHMENT_MAX_BYTES} bytes; this one has {}.", body.len()),
+            format!(
+                "An attachment may be at most {ATTACHMENT_MAX_BYTES} bytes; this one has {}.",
+                body.len()
+            ),
         ));
     }
     let media_type = headers
@@ -986,7 +1089,11 @@ pub async fn upload_attachment(
             now(),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({ "hash": hex::encode(hash) }))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "hash": hex::encode(hash) })),
+    )
+        .into_response())
 }
 
 /// `GET /api/v1/attachments/{hash}`.
@@ -1015,10 +1122,23 @@ pub async fn attachment(
         .ok_or_else(|| Problem::not_found(format!("There is no attachment {hash}.")))?;
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_str(&a.media_type).unwrap_or(HeaderValue::from_static("application/octet-stream"))),
-            (header::CACHE_CONTROL, HeaderValue::from_static(crate::server::IMMUTABLE)),
-            (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment")),
-            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(&a.media_type)
+                    .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(crate::server::IMMUTABLE),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment"),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
         ],
         a.data,
     )
@@ -1070,7 +1190,11 @@ fn ts(ms: u64) -> String {
 }
 
 /// The public view of a petition (its content fetched from the store).
-pub async fn view(state: &AppState, p: &Petition, with_text: bool) -> Result<PetitionView, Problem> {
+pub async fn view(
+    state: &AppState,
+    p: &Petition,
+    with_text: bool,
+) -> Result<PetitionView, Problem> {
     let t = now();
     let hidden = p.rejected.as_ref().is_some_and(|r| r.text_hidden);
     let content = if hidden || !with_text {
@@ -1132,7 +1256,10 @@ pub async fn view(state: &AppState, p: &Petition, with_text: bool) -> Result<Pet
         opened_at: p.opened.as_ref().map(|o| ts(o.at_ms)),
         closes_at: p.opened.as_ref().map(|o| ts(o.closes_at_ms)),
         population: p.opened.as_ref().map(|o| o.population),
-        signatures_needed: p.opened.as_ref().map(|o| threshold_signatures(o.population)),
+        signatures_needed: p
+            .opened
+            .as_ref()
+            .map(|o| threshold_signatures(o.population)),
         valid_signatures: p.valid_signatures,
         signatures: p.signatures,
         invalidated: p.invalidated,
@@ -1144,7 +1271,10 @@ pub async fn view(state: &AppState, p: &Petition, with_text: bool) -> Result<Pet
         acknowledge_status: p.acknowledge_status(t).name(),
         answer_status: p.answer_status(t).name(),
         overdue: p.overdue(t),
-        rejection: p.rejected.as_ref().map(|r| json!({"rule": r.rule, "reason": r.reason, "text_hidden": r.text_hidden})),
+        rejection: p
+            .rejected
+            .as_ref()
+            .map(|r| json!({"rule": r.rule, "reason": r.reason, "text_hidden": r.text_hidden})),
         decision: p.answers.last().map(|a| a.answer.decision.name()),
         history,
         signatures_by_day: by_day,
@@ -1190,13 +1320,12 @@ pub async fn list_views(state: &AppState, q: &ListQuery) -> Result<Vec<PetitionV
             .cloned()
             .collect()
     };
-    let words: Vec<String> = q
-        .q
-        .as_deref()
-        .unwrap_or("")
-        .split_whitespace()
-        .map(str::to_lowercase)
-        .collect();
+    let words: Vec<String> =
+        q.q.as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect();
     let mut out = Vec::with_capacity(matching.len());
     for p in &matching {
         let mut v = view(state, p, true).await?;
@@ -1302,7 +1431,12 @@ fn list_csv(views: &[PetitionView]) -> String {
             v.decision.unwrap_or("").to_owned(),
             v.content_hash.clone(),
         ];
-        out.push_str(&row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push_str(
+            &row.iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         out.push_str("\r\n");
     }
     out
@@ -1323,7 +1457,12 @@ fn history_csv(v: &PetitionView) -> String {
             h["kind"].as_str().unwrap_or("").to_owned(),
             details.to_string(),
         ];
-        out.push_str(&row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push_str(
+            &row.iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         out.push_str("\r\n");
     }
     out
@@ -1332,10 +1471,14 @@ fn history_csv(v: &PetitionView) -> String {
 fn csv_response(name: &str, body: String) -> Response {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
             (
                 header::CONTENT_DISPOSITION,
-                HeaderValue::from_str(&format!("inline; filename=\"{name}\"")).unwrap_or(HeaderValue::from_static("inline")),
+                HeaderValue::from_str(&format!("inline; filename=\"{name}\""))
+                    .unwrap_or(HeaderValue::from_static("inline")),
             ),
         ],
         body,
@@ -1353,7 +1496,9 @@ pub async fn data_list(
     match file.as_str() {
         "petitions.json" => Ok(Json(views).into_response()),
         "petitions.csv" => Ok(csv_response("petitions.csv", list_csv(&views))),
-        _ => Err(Problem::not_found(format!("No open-data file {file}; try petitions.json or petitions.csv."))),
+        _ => Err(Problem::not_found(format!(
+            "No open-data file {file}; try petitions.json or petitions.csv."
+        ))),
     }
 }
 
@@ -1366,13 +1511,19 @@ pub async fn data_petition(
     let (id, ext) = file
         .rsplit_once('.')
         .and_then(|(id, ext)| Some((id.parse::<u64>().ok()?, ext)))
-        .ok_or_else(|| Problem::not_found(format!("No open-data file {file}; try <id>.json or <id>.csv.")))?;
+        .ok_or_else(|| {
+            Problem::not_found(format!(
+                "No open-data file {file}; try <id>.json or <id>.csv."
+            ))
+        })?;
     let p = petition_snapshot(&state, id)?;
     let v = view(&state, &p, true).await?;
     match ext {
         "json" => Ok(Json(v).into_response()),
         "csv" => Ok(csv_response(&format!("petition-{id}.csv"), history_csv(&v))),
-        _ => Err(Problem::not_found(format!("No open-data file {file}; try {id}.json or {id}.csv."))),
+        _ => Err(Problem::not_found(format!(
+            "No open-data file {file}; try {id}.json or {id}.csv."
+        ))),
     }
 }
 
@@ -1392,7 +1543,10 @@ pub async fn data_petition(
         (status = 403, description = "Not an administrator (`/problems/forbidden`)"),
     )
 )]
-pub async fn eligibility_export(State(state): State<AppState>, me: SignedIn) -> Result<Response, Problem> {
+pub async fn eligibility_export(
+    State(state): State<AppState>,
+    me: SignedIn,
+) -> Result<Response, Problem> {
     me.require_role(&["admin"])?;
     let in_log: std::collections::HashMap<[u8; 32], (u64, u64)> = state
         .store
@@ -1410,7 +1564,8 @@ pub async fn eligibility_export(State(state): State<AppState>, me: SignedIn) -> 
         let Some(&(index, petition)) = in_log.get(&ev.commitment) else {
             continue;
         };
-        let evidence = veche_passkey::AssertionEvidence::decode(&ev.evidence).map_err(Problem::internal)?;
+        let evidence =
+            veche_passkey::AssertionEvidence::decode(&ev.evidence).map_err(Problem::internal)?;
         credential_ids.insert(ev.credential_id.clone());
         signatures.push(json!({
             "index": index,
@@ -1437,7 +1592,10 @@ pub async fn eligibility_export(State(state): State<AppState>, me: SignedIn) -> 
     Ok((
         [
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"veche-eligibility-export.json\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"veche-eligibility-export.json\""),
+            ),
         ],
         Json(body),
     )

@@ -78,10 +78,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/petitions/{id}/signatures/options",
             post(petitions::sign_options),
         )
-        .route(
-            "/api/v1/petitions/{id}/signatures",
-            post(petitions::sign),
-        )
+        .route("/api/v1/petitions/{id}/signatures", post(petitions::sign))
         .route(
             "/api/v1/petitions/{id}/signatures/{index}/invalidation",
             post(petitions::invalidate),

@@ -17,7 +17,13 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    pub(crate) fn call(&mut self, app: &TestApp, method: &str, path: &str, body: Option<&Value>) -> Response {
+    pub(crate) fn call(
+        &mut self,
+        app: &TestApp,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Response {
         self.call_raw(app, method, path, body, true)
     }
 
@@ -222,7 +228,11 @@ pub(crate) fn put_csv(app: &TestApp, c: &mut Client, path: &str, csv: &str) -> R
     response(agent().run(req))
 }
 
-pub(crate) fn enrol(app: &TestApp, auth: &mut SoftwareAuthenticator, how: &Value) -> (Client, Response) {
+pub(crate) fn enrol(
+    app: &TestApp,
+    auth: &mut SoftwareAuthenticator,
+    how: &Value,
+) -> (Client, Response) {
     let mut c = Client::default();
     let r = c.register(
         app,

@@ -34,7 +34,13 @@ fn staff(app: &TestApp, admin: &mut Client, role: &str) -> Client {
         Some(&json!({ "role": role, "jurisdiction": "town" })),
     );
     assert_eq!(r.status, 201, "{}", r.text());
-    let link = r.json()["link"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    let link = r.json()["link"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
     let mut c = Client::default();
     let mut key = SoftwareAuthenticator::new(Algorithm::Es256);
     let r = c.register(
@@ -63,7 +69,12 @@ fn set_up(dir: &std::path::Path, db: &TestDb, app: &TestApp, population: u64) ->
     );
     assert_eq!(r.status, 201, "{}", r.text());
     let mut registrar = staff(app, &mut admin, "registrar");
-    let r = put_csv(app, &mut registrar, "/api/v1/jurisdictions/town/roll", &roll());
+    let r = put_csv(
+        app,
+        &mut registrar,
+        "/api/v1/jurisdictions/town/roll",
+        &roll(),
+    );
     assert_eq!(r.status, 200, "{}", r.text());
     let moderator = staff(app, &mut admin, "moderator");
     let clerk = staff(app, &mut admin, "clerk");
@@ -85,20 +96,35 @@ fn set_up(dir: &std::path::Path, db: &TestDb, app: &TestApp, population: u64) ->
 
 /// Signs petition `id`; returns the response.
 fn sign(app: &TestApp, c: &mut Client, key: &mut SoftwareAuthenticator, id: u64) -> Response {
-    let started = c.call(app, "POST", &format!("/api/v1/petitions/{id}/signatures/options"), None);
+    let started = c.call(
+        app,
+        "POST",
+        &format!("/api/v1/petitions/{id}/signatures/options"),
+        None,
+    );
     if started.status != 200 {
         return started;
     }
     let started = started.json();
     let assertion = key.assert(&app.url, &started["publicKey"]).unwrap();
     let finish = json!({ "ceremony": started["ceremony"], "credential": serde_json::from_str::<Value>(&assertion).unwrap() });
-    c.call(app, "POST", &format!("/api/v1/petitions/{id}/signatures"), Some(&finish))
+    c.call(
+        app,
+        "POST",
+        &format!("/api/v1/petitions/{id}/signatures"),
+        Some(&finish),
+    )
 }
 
 fn entries(app: &TestApp) -> Vec<Value> {
     let mut out = Vec::new();
     loop {
-        let page = app.get(&format!("/api/v1/log/entries?start={}&limit=100", out.len())).json();
+        let page = app
+            .get(&format!(
+                "/api/v1/log/entries?start={}&limit=100",
+                out.len()
+            ))
+            .json();
         let batch = page["entries"].as_array().unwrap().clone();
         if batch.is_empty() {
             return out;
@@ -118,12 +144,27 @@ fn file_and_open(app: &TestApp, w: &mut World) -> u64 {
     sign(app, c, k, id).assert_problem(409, "petition-not-open");
     // Citizens cannot moderate; moderators can.
     let (c, _) = &mut w.citizens[1];
-    c.call(app, "POST", &format!("/api/v1/petitions/{id}/moderation"), Some(&json!({"decision": "open"})))
-        .assert_problem(403, "forbidden");
-    let r = w.moderator.call(app, "POST", &format!("/api/v1/petitions/{id}/moderation"), Some(&json!({"decision": "open"})));
+    c.call(
+        app,
+        "POST",
+        &format!("/api/v1/petitions/{id}/moderation"),
+        Some(&json!({"decision": "open"})),
+    )
+    .assert_problem(403, "forbidden");
+    let r = w.moderator.call(
+        app,
+        "POST",
+        &format!("/api/v1/petitions/{id}/moderation"),
+        Some(&json!({"decision": "open"})),
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     w.moderator
-        .call(app, "POST", &format!("/api/v1/petitions/{id}/moderation"), Some(&json!({"decision": "open"})))
+        .call(
+            app,
+            "POST",
+            &format!("/api/v1/petitions/{id}/moderation"),
+            Some(&json!({"decision": "open"})),
+        )
         .assert_problem(409, "already-moderated");
     id
 }
@@ -155,16 +196,32 @@ fn petitions_threshold_and_legislature(db: TestDb) {
     let (c, k) = &mut w.citizens[0];
     sign(&app, c, k, id).assert_problem(409, "duplicate-signature");
     // A moderator strikes one: four valid.
-    let path = format!("/api/v1/petitions/{id}/signatures/{}/invalidation", signature_index[1]);
-    let r = w.moderator.call(&app, "POST", &path, Some(&json!({"reason": "Доказанная подделка"})));
+    let path = format!(
+        "/api/v1/petitions/{id}/signatures/{}/invalidation",
+        signature_index[1]
+    );
+    let r = w.moderator.call(
+        &app,
+        "POST",
+        &path,
+        Some(&json!({"reason": "Доказанная подделка"})),
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     w.moderator
         .call(&app, "POST", &path, Some(&json!({"reason": "again"})))
         .assert_problem(409, "already-invalidated");
-    assert_eq!(app.get(&format!("/api/v1/petitions/{id}")).json()["valid_signatures"], 4);
+    assert_eq!(
+        app.get(&format!("/api/v1/petitions/{id}")).json()["valid_signatures"],
+        4
+    );
     // The clerk has nothing to acknowledge yet.
     w.clerk
-        .call(&app, "POST", &format!("/api/v1/petitions/{id}/acknowledgement"), None)
+        .call(
+            &app,
+            "POST",
+            &format!("/api/v1/petitions/{id}/acknowledgement"),
+            None,
+        )
         .assert_problem(409, "threshold-not-reached");
 
     // Four signers race across the boundary: valid goes 4 → 8, the 6th
@@ -184,16 +241,26 @@ fn petitions_threshold_and_legislature(db: TestDb) {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    let crossing: Vec<&Value> = results.iter().filter(|v| v.get("threshold_entry").is_some()).collect();
+    let crossing: Vec<&Value> = results
+        .iter()
+        .filter(|v| v.get("threshold_entry").is_some())
+        .collect();
     assert_eq!(crossing.len(), 1, "exactly one signer crosses: {results:?}");
     let crossing_index = crossing[0]["index"].as_u64().unwrap();
     let threshold_index = crossing[0]["threshold_entry"].as_u64().unwrap();
-    assert_eq!(threshold_index, crossing_index + 1, "right after the crossing signature");
+    assert_eq!(
+        threshold_index,
+        crossing_index + 1,
+        "right after the crossing signature"
+    );
 
     // The log has exactly one threshold entry, right after the signature
     // that made the 6th valid one.
     let log = entries(&app);
-    let thresholds: Vec<&Value> = log.iter().filter(|e| e["kind"] == "threshold_reached").collect();
+    let thresholds: Vec<&Value> = log
+        .iter()
+        .filter(|e| e["kind"] == "threshold_reached")
+        .collect();
     assert_eq!(thresholds.len(), 1);
     assert_eq!(thresholds[0]["index"], threshold_index);
     assert_eq!(thresholds[0]["entry"]["valid_signatures"], 6);
@@ -217,30 +284,70 @@ fn petitions_threshold_and_legislature(db: TestDb) {
     // The author can no longer withdraw.
     let (author, _) = &mut w.citizens[0];
     author
-        .call(&app, "POST", &format!("/api/v1/petitions/{id}/withdrawal"), None)
+        .call(
+            &app,
+            "POST",
+            &format!("/api/v1/petitions/{id}/withdrawal"),
+            None,
+        )
         .assert_problem(409, "withdraw-after-threshold");
 
     // The legislature: acknowledge, schedule, answer.
     let clerk = &mut w.clerk;
     clerk
-        .call(&app, "POST", &format!("/api/v1/petitions/{id}/answers"), Some(&json!({"decision": "solved"})))
+        .call(
+            &app,
+            "POST",
+            &format!("/api/v1/petitions/{id}/answers"),
+            Some(&json!({"decision": "solved"})),
+        )
         .assert_problem(409, "not-acknowledged");
-    let r = clerk.call(&app, "POST", &format!("/api/v1/petitions/{id}/acknowledgement"), None);
+    let r = clerk.call(
+        &app,
+        "POST",
+        &format!("/api/v1/petitions/{id}/acknowledgement"),
+        None,
+    );
     assert_eq!(r.status, 201, "{}", r.text());
-    let r = clerk.call(&app, "POST", &format!("/api/v1/petitions/{id}/consideration"), Some(&json!({"date": "2099-03-01"})));
+    let r = clerk.call(
+        &app,
+        "POST",
+        &format!("/api/v1/petitions/{id}/consideration"),
+        Some(&json!({"date": "2099-03-01"})),
+    );
     assert_eq!(r.status, 201, "{}", r.text());
-    let r = clerk.call(&app, "POST", &format!("/api/v1/petitions/{id}/answers"), Some(&json!({"decision": "refused"})));
+    let r = clerk.call(
+        &app,
+        "POST",
+        &format!("/api/v1/petitions/{id}/answers"),
+        Some(&json!({"decision": "refused"})),
+    );
     let p = r.assert_problem(422, "invalid-field");
     assert_eq!(p["field"], "text");
     clerk
-        .call(&app, "POST", &format!("/api/v1/petitions/{id}/answers"), Some(&json!({"decision": "deadline_set"})))
+        .call(
+            &app,
+            "POST",
+            &format!("/api/v1/petitions/{id}/answers"),
+            Some(&json!({"decision": "deadline_set"})),
+        )
         .assert_problem(422, "invalid-field");
     let r = clerk.call(&app, "POST", &format!("/api/v1/petitions/{id}/answers"), Some(&json!({"decision": "deadline_set", "deadline": "2099-06-30", "text": "Светофор будет установлен до конца июня."})));
     assert_eq!(r.status, 201, "{}", r.text());
-    let r = clerk.call(&app, "POST", &format!("/api/v1/petitions/{id}/answers"), Some(&json!({"decision": "solved", "text": "Установлен."})));
+    let r = clerk.call(
+        &app,
+        "POST",
+        &format!("/api/v1/petitions/{id}/answers"),
+        Some(&json!({"decision": "solved", "text": "Установлен."})),
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     clerk
-        .call(&app, "POST", &format!("/api/v1/petitions/{id}/answers"), Some(&json!({"decision": "solved"})))
+        .call(
+            &app,
+            "POST",
+            &format!("/api/v1/petitions/{id}/answers"),
+            Some(&json!({"decision": "solved"})),
+        )
         .assert_problem(409, "already-answered");
 
     let p = app.get(&format!("/api/v1/petitions/{id}")).json();
@@ -248,8 +355,21 @@ fn petitions_threshold_and_legislature(db: TestDb) {
     assert_eq!(p["acknowledge_status"], "met");
     assert_eq!(p["answer_status"], "met");
     assert_eq!(p["title"], "Светофор у школы №5");
-    let kinds: Vec<&str> = p["history"].as_array().unwrap().iter().map(|h| h["kind"].as_str().unwrap()).collect();
-    for k in ["petition_filed", "petition_opened", "signature_invalidated", "threshold_reached", "petition_acknowledged", "consideration_scheduled", "petition_answered"] {
+    let kinds: Vec<&str> = p["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["kind"].as_str().unwrap())
+        .collect();
+    for k in [
+        "petition_filed",
+        "petition_opened",
+        "signature_invalidated",
+        "threshold_reached",
+        "petition_acknowledged",
+        "consideration_scheduled",
+        "petition_answered",
+    ] {
         assert!(kinds.contains(&k), "{k} in {kinds:?}");
     }
 
@@ -264,13 +384,39 @@ fn petitions_threshold_and_legislature(db: TestDb) {
     let one = app.get(&format!("/data/petitions/{id}.csv"));
     assert_eq!(one.status, 200);
     assert!(one.text().contains("threshold_reached"));
-    assert_eq!(app.get(&format!("/data/petitions/{id}.json")).json()["id"], id);
-    app.get("/data/petitions/nope.json").assert_problem(404, "not-found");
+    assert_eq!(
+        app.get(&format!("/data/petitions/{id}.json")).json()["id"],
+        id
+    );
+    app.get("/data/petitions/nope.json")
+        .assert_problem(404, "not-found");
     // Filters.
-    assert_eq!(app.get("/api/v1/petitions?threshold=true").json().as_array().unwrap().len(), 1);
-    assert_eq!(app.get("/api/v1/petitions?status=filed").json().as_array().unwrap().len(), 0);
-    assert_eq!(app.get("/api/v1/petitions?q=светофор").json().as_array().unwrap().len(), 1);
-    app.get("/api/v1/petitions?status=bogus").assert_problem(400, "invalid-query");
+    assert_eq!(
+        app.get("/api/v1/petitions?threshold=true")
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        app.get("/api/v1/petitions?status=filed")
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        app.get("/api/v1/petitions?q=светофор")
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    app.get("/api/v1/petitions?status=bogus")
+        .assert_problem(400, "invalid-query");
 }
 
 both_backends!(
@@ -286,29 +432,69 @@ fn refusals_rejection_and_withdrawal(db: TestDb) {
     let (author, _) = &mut w.citizens[0];
     let before = app.get("/api/v1/log").json()["size"].clone();
     author
-        .call(&app, "POST", "/api/v1/petitions", Some(&json!({ "title": "", "text": "x" })))
+        .call(
+            &app,
+            "POST",
+            "/api/v1/petitions",
+            Some(&json!({ "title": "", "text": "x" })),
+        )
         .assert_problem(422, "invalid-field");
     author
-        .call(&app, "POST", "/api/v1/petitions", Some(&json!({ "title": "Заголовок", "text": "x".repeat(10_001) })))
+        .call(
+            &app,
+            "POST",
+            "/api/v1/petitions",
+            Some(&json!({ "title": "Заголовок", "text": "x".repeat(10_001) })),
+        )
         .assert_problem(422, "invalid-field");
     author
-        .call(&app, "POST", "/api/v1/petitions", Some(&json!({ "title": "T", "text": "x", "attachments": ["00".repeat(32)] })))
+        .call(
+            &app,
+            "POST",
+            "/api/v1/petitions",
+            Some(&json!({ "title": "T", "text": "x", "attachments": ["00".repeat(32)] })),
+        )
         .assert_problem(422, "unknown-attachment");
     author
-        .call(&app, "POST", "/api/v1/petitions", Some(&json!({ "title": "T", "text": "x", "jurisdiction": "elsewhere" })))
+        .call(
+            &app,
+            "POST",
+            "/api/v1/petitions",
+            Some(&json!({ "title": "T", "text": "x", "jurisdiction": "elsewhere" })),
+        )
         .assert_problem(403, "forbidden");
     assert_eq!(app.get("/api/v1/log").json()["size"], before);
     w.moderator
-        .call(&app, "POST", "/api/v1/petitions", Some(&json!({ "title": "T", "text": "x" })))
+        .call(
+            &app,
+            "POST",
+            "/api/v1/petitions",
+            Some(&json!({ "title": "T", "text": "x" })),
+        )
         .assert_problem(403, "citizens-only");
 
     // A rejected petition keeps its public reason; with hidden text, no text.
-    let r = author.call(&app, "POST", "/api/v1/petitions", Some(&json!({ "title": "Спам", "text": "Купите слона" })));
+    let r = author.call(
+        &app,
+        "POST",
+        "/api/v1/petitions",
+        Some(&json!({ "title": "Спам", "text": "Купите слона" })),
+    );
     let spam = r.json()["petition"].as_u64().unwrap();
     w.moderator
-        .call(&app, "POST", &format!("/api/v1/petitions/{spam}/moderation"), Some(&json!({"decision": "reject", "rule": 99, "reason": "x"})))
+        .call(
+            &app,
+            "POST",
+            &format!("/api/v1/petitions/{spam}/moderation"),
+            Some(&json!({"decision": "reject", "rule": 99, "reason": "x"})),
+        )
         .assert_problem(422, "invalid-field");
-    let r = w.moderator.call(&app, "POST", &format!("/api/v1/petitions/{spam}/moderation"), Some(&json!({"decision": "reject", "rule": 7, "reason": "Реклама.", "hide_text": true})));
+    let r = w.moderator.call(
+        &app,
+        "POST",
+        &format!("/api/v1/petitions/{spam}/moderation"),
+        Some(&json!({"decision": "reject", "rule": 7, "reason": "Реклама.", "hide_text": true})),
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     let p = app.get(&format!("/api/v1/petitions/{spam}")).json();
     assert_eq!(p["status"], "rejected");
@@ -318,36 +504,72 @@ fn refusals_rejection_and_withdrawal(db: TestDb) {
 
     // Population 5,001: five signatures are not enough, the sixth is.
     let (author, _) = &mut w.citizens[0];
-    let r = author.call(&app, "POST", "/api/v1/petitions", Some(&json!({ "title": "Парк", "text": "Сохранить парк." })));
+    let r = author.call(
+        &app,
+        "POST",
+        "/api/v1/petitions",
+        Some(&json!({ "title": "Парк", "text": "Сохранить парк." })),
+    );
     let park = r.json()["petition"].as_u64().unwrap();
-    let r = w.moderator.call(&app, "POST", &format!("/api/v1/petitions/{park}/moderation"), Some(&json!({"decision": "open"})));
+    let r = w.moderator.call(
+        &app,
+        "POST",
+        &format!("/api/v1/petitions/{park}/moderation"),
+        Some(&json!({"decision": "open"})),
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     for i in 0..6 {
         let (c, k) = &mut w.citizens[i];
         let r = sign(&app, c, k, park);
         assert_eq!(r.status, 201, "{}", r.text());
-        assert_eq!(r.json().get("threshold_entry").is_some(), i == 5, "signature {}", i + 1);
+        assert_eq!(
+            r.json().get("threshold_entry").is_some(),
+            i == 5,
+            "signature {}",
+            i + 1
+        );
     }
 
     // The author withdraws another petition before its threshold; then
     // nobody can sign it.
     let (author, _) = &mut w.citizens[0];
-    let r = author.call(&app, "POST", "/api/v1/petitions", Some(&json!({ "title": "Fountain", "text": "Repair it." })));
+    let r = author.call(
+        &app,
+        "POST",
+        "/api/v1/petitions",
+        Some(&json!({ "title": "Fountain", "text": "Repair it." })),
+    );
     let fountain = r.json()["petition"].as_u64().unwrap();
-    let r = w.moderator.call(&app, "POST", &format!("/api/v1/petitions/{fountain}/moderation"), Some(&json!({"decision": "open"})));
+    let r = w.moderator.call(
+        &app,
+        "POST",
+        &format!("/api/v1/petitions/{fountain}/moderation"),
+        Some(&json!({"decision": "open"})),
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     let (other, _) = &mut w.citizens[1];
     other
-        .call(&app, "POST", &format!("/api/v1/petitions/{fountain}/withdrawal"), None)
+        .call(
+            &app,
+            "POST",
+            &format!("/api/v1/petitions/{fountain}/withdrawal"),
+            None,
+        )
         .assert_problem(403, "not-author");
     let (author, _) = &mut w.citizens[0];
-    let r = author.call(&app, "POST", &format!("/api/v1/petitions/{fountain}/withdrawal"), None);
+    let r = author.call(
+        &app,
+        "POST",
+        &format!("/api/v1/petitions/{fountain}/withdrawal"),
+        None,
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     let (c, k) = &mut w.citizens[2];
     sign(&app, c, k, fountain).assert_problem(409, "petition-not-open");
     let p = app.get(&format!("/api/v1/petitions/{fountain}")).json();
     assert_eq!(p["status"], "closed");
-    app.get("/api/v1/petitions/999999").assert_problem(404, "not-found");
+    app.get("/api/v1/petitions/999999")
+        .assert_problem(404, "not-found");
 }
 
 both_backends!(

@@ -11,16 +11,24 @@
 //! canonical form, leaf hashes); the main loop takes their results in log
 //! order and does what depends on order (the writer, the comparisons, the
 //! state fold). Memory is bounded: a few bundles in flight and the writer's
-//! O(log n) state.
+//! O(log n) state, plus the service's state ([`State`]), whose petition
+//! records keep each signature's nullifier (to refuse a second signature).
+//!
+//! The state is the same pure fold the server's sequencer admits entries
+//! with (`veche-state`): every entry must be one [`State::check`] accepts
+//! after the entries before it, so a forged count, a missing, misplaced or
+//! forged `threshold_reached`, a duplicate nullifier or a signature outside
+//! its petition's window fails the audit, naming the entry.
 
 use crate::fetch::Prefetch;
 use crate::source::LogSource;
 use crate::{Result, failed, hex_prefix};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use veche_entry::{Entry, Jurisdictions, Payload, Rolls};
+use veche_entry::{Entry, Jurisdictions, Payload, Rolls, ThresholdReached};
 use veche_log::tiles::{TILE_WIDTH, decode_bundle};
 use veche_log::{Checkpoint, HASH_SIZE, Hash, TILE_HEIGHT, TilePath, TileWriter, leaf_hash};
+use veche_state::{State, Violation};
 
 /// What the audit found in a log that passed it.
 #[derive(Debug, Clone)]
@@ -33,6 +41,9 @@ pub struct Audit {
     pub jurisdictions: Jurisdictions,
     /// The electoral roll versions, per jurisdiction.
     pub rolls: Rolls,
+    /// The service's state after the last entry: petitions with their
+    /// counts, thresholds and the legislature's deadlines.
+    pub state: State,
 }
 
 /// Everything to read to audit a tree of `size` leaves, in order: each
@@ -150,13 +161,25 @@ pub fn audit(
     cp: &Checkpoint,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Audit> {
+    audit_with(src, cp, progress, &mut |_, _| {})
+}
+
+/// [`audit`], also showing every entry to `visit` (with its log index), in
+/// log order, once it has passed the entry checks. Entries of a log that
+/// fails later were shown too: use what `visit` gathered only if the audit
+/// succeeds.
+pub fn audit_with(
+    src: Arc<dyn LogSource>,
+    cp: &Checkpoint,
+    progress: &mut dyn FnMut(u64),
+    visit: &mut dyn FnMut(u64, &Entry),
+) -> Result<Audit> {
     let mut writer = TileWriter::new();
     // Full tiles the writer completed, not yet compared with the published.
     let mut rebuilt: VecDeque<(TilePath, Vec<u8>)> = VecDeque::new();
     let mut partial: Option<Vec<(u8, Vec<u8>)>> = None;
     let mut entries_by_kind = BTreeMap::new();
-    let mut jurisdictions = Jurisdictions::new();
-    let mut rolls = Rolls::new();
+    let mut state = State::new();
 
     let (worker_src, size) = (src.clone(), cp.size);
     let items = Prefetch::new(src.parallelism(), plan(size), move |path| {
@@ -170,10 +193,9 @@ pub fn audit(
                 for (entry, leaf) in &entries {
                     let i = writer.append(*leaf);
                     *entries_by_kind.entry(entry.kind_name()).or_insert(0) += 1;
-                    // A roll belongs to a declared jurisdiction and versions
-                    // follow each other (1, 2, … with consistent counts).
+                    // A roll belongs to a declared jurisdiction.
                     if let Payload::RollVersion(r) = &entry.payload
-                        && jurisdictions.get(&r.jurisdiction).is_none()
+                        && state.jurisdictions.get(&r.jurisdiction).is_none()
                     {
                         return Err(failed(format!(
                             "{}: entry {i} is roll version {} of `{}`, a jurisdiction the log has not declared",
@@ -182,11 +204,13 @@ pub fn audit(
                             r.jurisdiction
                         )));
                     }
-                    rolls
+                    // Every other rule: roll versions follow each other (1,
+                    // 2, … with consistent counts), and the petition rules.
+                    state
                         .check(entry)
-                        .map_err(|e| failed(format!("{}: entry {i}: {e}", place())))?;
-                    rolls.apply(i, entry);
-                    jurisdictions.apply(i, entry);
+                        .map_err(|v| failed(refusal(&place(), i, entry, &state, &v)))?;
+                    state.apply(entry);
+                    visit(i, entry);
                 }
                 rebuilt.extend(
                     writer
@@ -215,6 +239,15 @@ pub fn audit(
             }
         }
     }
+    if let Some(owed) = state.owed() {
+        return Err(failed(format!(
+            "threshold entry missing at the end of the log: the log ends with {} entries, \
+             but entry {} must be {}",
+            state.size,
+            state.size,
+            describe_threshold(owed)
+        )));
+    }
     let root = writer.root();
     if root != cp.root {
         return Err(failed(format!(
@@ -227,9 +260,82 @@ pub fn audit(
     Ok(Audit {
         checkpoint: cp.clone(),
         entries_by_kind,
-        jurisdictions,
-        rolls,
+        jurisdictions: state.jurisdictions.clone(),
+        rolls: state.rolls.clone(),
+        state,
     })
+}
+
+/// The failure message for entry `i` (in the bundle at `place`) that
+/// `state` refuses with `v`: the index, the kind, the rule's code and its
+/// message; for a `threshold_reached` other than the one owed, the fields
+/// that differ.
+fn refusal(place: &str, i: u64, entry: &Entry, state: &State, v: &Violation) -> String {
+    let mut msg = format!(
+        "{place}: entry {i} ({}) may not follow the entries before it [{}]: {}",
+        entry.kind_name(),
+        v.code,
+        v.message
+    );
+    if let (Some(owed), Payload::ThresholdReached(found)) = (state.owed(), &entry.payload)
+        && let Payload::ThresholdReached(expected) = &owed.payload
+    {
+        let diff = threshold_differences(found, entry.timestamp_ms, expected, owed.timestamp_ms);
+        if !diff.is_empty() {
+            msg.push_str(&format!("; it differs in {}", diff.join(", ")));
+        }
+    }
+    msg
+}
+
+/// The fields in which a `threshold_reached` entry differs from the owed
+/// one, as `name found X, expected Y`.
+fn threshold_differences(
+    found: &ThresholdReached,
+    found_ms: u64,
+    expected: &ThresholdReached,
+    expected_ms: u64,
+) -> Vec<String> {
+    let fields = [
+        ("timestamp_ms", found_ms, expected_ms),
+        ("petition", found.petition, expected.petition),
+        ("signature", found.signature, expected.signature),
+        (
+            "valid_signatures",
+            found.valid_signatures,
+            expected.valid_signatures,
+        ),
+        ("population", found.population, expected.population),
+        (
+            "acknowledge_by_ms",
+            found.acknowledge_by_ms,
+            expected.acknowledge_by_ms,
+        ),
+        ("answer_by_ms", found.answer_by_ms, expected.answer_by_ms),
+    ];
+    fields
+        .iter()
+        .filter(|(_, f, e)| f != e)
+        .map(|(name, f, e)| format!("{name} (found {f}, expected {e})"))
+        .collect()
+}
+
+/// A `threshold_reached` entry in words, with every field.
+fn describe_threshold(entry: &Entry) -> String {
+    match &entry.payload {
+        Payload::ThresholdReached(t) => format!(
+            "the threshold_reached of petition {} owed after its signature {} \
+             (timestamp_ms {}, valid_signatures {}, population {}, acknowledge_by_ms {}, answer_by_ms {})",
+            t.petition,
+            t.signature,
+            entry.timestamp_ms,
+            t.valid_signatures,
+            t.population,
+            t.acknowledge_by_ms,
+            t.answer_by_ms
+        ),
+        other => format!("a {} entry", other.kind_name()),
+    }
 }
 
 /// `Err` with the first differing byte if `bytes` is not the canonical

@@ -9,7 +9,12 @@
 //!   every checkpoint seen before (remembered in a [`state`] file);
 //! * [`receipt`]: a citizen's receipt proves that their entry is in the log;
 //! * [`audit`]: every entry decodes canonically, every published hash tile
-//!   matches the entries, and the entries give the checkpoint's root.
+//!   matches the entries, the entries give the checkpoint's root, and every
+//!   entry follows the service's rules (the `veche-state` fold);
+//! * [`petitions`]: the petitions the audited log declares, and the
+//!   legislature deadline report;
+//! * [`eligibility`]: every petition signature is backed by a valid passkey
+//!   assertion of a registered credential (from an auditor's export).
 //!
 //! Logs are read through a [`LogSource`](source::LogSource): an HTTP(S)
 //! tlog-tiles prefix or a directory mirror. The normative description of
@@ -20,8 +25,10 @@
 
 pub mod audit;
 pub mod checkpoint;
+pub mod eligibility;
 mod fetch;
 pub mod mirror;
+pub mod petitions;
 pub mod receipt;
 pub mod source;
 pub mod state;

@@ -6,7 +6,9 @@ use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use veche_verify::checkpoint::{Show, Verified, key_name, verify_log_checkpoint};
-use veche_verify::{Error, Result, audit, receipt, source, state};
+use veche_verify::{Error, Result, audit, eligibility, petitions, receipt, source, state};
+
+mod pb;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -65,7 +67,47 @@ enum Command {
         /// Print one JSON object on standard output instead of a summary.
         #[arg(long)]
         json: bool,
+        /// Judge the legislature's deadlines at this time: RFC 3339
+        /// (2026-11-23T14:00:00Z) or milliseconds since the Unix epoch
+        /// [default: now].
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
     },
+    /// Audit the log (as `audit`), then show one petition as the log
+    /// declares it: counts, threshold, deadlines, the legislature's answers.
+    #[command(after_help = EXIT_CODES)]
+    Petition {
+        #[command(flatten)]
+        log: LogArgs,
+        /// The petition id: the log index of its petition_filed entry.
+        #[arg(value_name = "ID")]
+        id: u64,
+        /// Print one JSON object on standard output instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Judge the legislature's deadlines at this time: RFC 3339 or
+        /// milliseconds since the Unix epoch [default: now].
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
+    },
+    /// Audit the log (as `audit`), then check every petition signature
+    /// against an eligibility export: each must be backed by a valid passkey
+    /// assertion of a registered credential.
+    #[command(after_help = EXIT_CODES)]
+    Eligibility {
+        #[command(flatten)]
+        log: LogArgs,
+        /// The export (JSON, format veche-eligibility-export/v1).
+        #[arg(long, value_name = "FILE")]
+        export: PathBuf,
+        /// Print one JSON object on standard output instead of a report.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Count a participatory-budgeting election from a Pabulib file
+    /// (greedy or Method of Equal Shares, see specs/pb.md); print the winners.
+    #[command(after_help = EXIT_CODES)]
+    Pb(pb::PbArgs),
 }
 
 /// The verifier key, the log source and the state file of a command.
@@ -151,6 +193,14 @@ fn inclusion(args: &LogArgs, receipt_file: &Path) -> Result<()> {
 }
 
 fn run_audit(args: &LogArgs) -> Result<(Verified, audit::Audit, PathBuf)> {
+    run_audit_visiting(args, &mut |_, _| {})
+}
+
+/// [`run_audit`], showing every entry to `visit` (see `audit::audit_with`).
+fn run_audit_visiting(
+    args: &LogArgs,
+    visit: &mut dyn FnMut(u64, &veche_entry::Entry),
+) -> Result<(Verified, audit::Audit, PathBuf)> {
     let t = target(args)?;
     let v = verify_log_checkpoint(t.src.as_ref(), &t.vkey, &t.state)?;
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -164,11 +214,16 @@ fn run_audit(args: &LogArgs) -> Result<(Verified, audit::Audit, PathBuf)> {
         );
         bar
     });
-    let result = audit::audit(t.src.clone(), &v.checkpoint, &mut |n| {
-        if let Some(bar) = &bar {
-            bar.set_position(n);
-        }
-    });
+    let result = audit::audit_with(
+        t.src.clone(),
+        &v.checkpoint,
+        &mut |n| {
+            if let Some(bar) = &bar {
+                bar.set_position(n);
+            }
+        },
+        visit,
+    );
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -177,7 +232,8 @@ fn run_audit(args: &LogArgs) -> Result<(Verified, audit::Audit, PathBuf)> {
     Ok((v, report, t.state))
 }
 
-fn audit_command(args: &LogArgs, json: bool) -> Result<()> {
+fn audit_command(args: &LogArgs, json: bool, now: Option<&str>) -> Result<()> {
+    let now = time_arg(now, json)?;
     let result = run_audit(args);
     if json {
         let out = match &result {
@@ -222,6 +278,7 @@ fn audit_command(args: &LogArgs, json: bool) -> Result<()> {
                     })),
                     "entries_by_kind": a.entries_by_kind,
                     "jurisdictions": jurisdictions,
+                    "petitions": petitions::Summary::new(&a.state, now).to_json(),
                 })
             }
             Err(e) => serde_json::json!({
@@ -262,7 +319,130 @@ fn audit_command(args: &LogArgs, json: bool) -> Result<()> {
             );
         }
     }
+    let summary = petitions::Summary::new(&a.state, now);
+    if summary.petitions > 0 {
+        for line in summary.lines() {
+            println!("  {line}");
+        }
+    }
     Ok(())
+}
+
+/// The failure as the JSON object of `--json`.
+fn failure_json(e: &Error) -> serde_json::Value {
+    serde_json::json!({
+        "ok": false,
+        "exit_code": e.exit_code(),
+        "error": e.to_string(),
+    })
+}
+
+/// The `--now` argument in ms (default: the system clock); a bad one is
+/// also reported on standard output with `--json`.
+fn time_arg(now: Option<&str>, json: bool) -> Result<u64> {
+    now.map_or_else(|| Ok(petitions::now_ms()), petitions::parse_time)
+        .inspect_err(|e| {
+            if json {
+                println!("{}", failure_json(e));
+            }
+        })
+}
+
+fn petition_command(args: &LogArgs, id: u64, json: bool, now: Option<&str>) -> Result<()> {
+    let now = time_arg(now, json)?;
+    let result = run_audit(args).and_then(|(v, a, _)| {
+        petitions::find(&a.state, id)?;
+        Ok((v, a))
+    });
+    let (v, a) = match result {
+        Ok(ok) => ok,
+        Err(e) => {
+            if json {
+                println!("{}", failure_json(&e));
+            }
+            return Err(e);
+        }
+    };
+    let p = petitions::find(&a.state, id)?;
+    let cp = &v.checkpoint;
+    if json {
+        let out = serde_json::json!({
+            "ok": true,
+            "origin": cp.origin,
+            "size": cp.size,
+            "root": cp.root.to_base64(),
+            "petition": petitions::petition_json(&a.state, p, now),
+        });
+        println!("{out}");
+        return Ok(());
+    }
+    println!("OK: petition {id} as the log {} declares it", cp.origin);
+    println!(
+        "  (audited all {} entries, root {})",
+        cp.size,
+        cp.root.to_base64()
+    );
+    for line in petitions::petition_lines(&a.state, p, now) {
+        println!("  {line}");
+    }
+    Ok(())
+}
+
+fn eligibility_command(args: &LogArgs, export: &Path, json: bool) -> Result<()> {
+    let mut signatures = Vec::new();
+    let result = eligibility::read(export).and_then(|export| {
+        let t = target(args)?;
+        export.check_for_log(&t.origin)?;
+        let (v, a, _) = run_audit_visiting(args, &mut |i, e| {
+            signatures.extend(eligibility::LoggedSignature::of(i, e));
+        })?;
+        let report = eligibility::check(&export, &a.state, v.checkpoint.size, &signatures);
+        Ok((v, report))
+    });
+    let (v, report) = match result {
+        Ok(ok) => ok,
+        Err(e) => {
+            if json {
+                println!("{}", failure_json(&e));
+            }
+            return Err(e);
+        }
+    };
+    let cp = &v.checkpoint;
+    let failure = report.failure().map(Error::Failed);
+    if json {
+        let mut out = serde_json::json!({
+            "ok": report.ok(),
+            "origin": cp.origin,
+            "size": cp.size,
+            "root": cp.root.to_base64(),
+        });
+        if let (serde_json::Value::Object(m), serde_json::Value::Object(r)) =
+            (&mut out, report.to_json())
+        {
+            m.extend(r);
+            if let Some(e) = &failure {
+                m.insert("exit_code".into(), e.exit_code().into());
+                m.insert("error".into(), e.to_string().into());
+            }
+        }
+        println!("{out}");
+    } else {
+        println!(
+            "{}: eligibility of the signatures of the log {}",
+            if report.ok() { "OK" } else { "FAILED" },
+            cp.origin
+        );
+        println!(
+            "  (audited all {} entries, root {})",
+            cp.size,
+            cp.root.to_base64()
+        );
+        for line in report.lines() {
+            println!("  {line}");
+        }
+    }
+    failure.map_or(Ok(()), Err)
 }
 
 fn main() -> ExitCode {
@@ -270,7 +450,12 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Checkpoint(args) => checkpoint(args),
         Command::Inclusion { log, receipt } => inclusion(log, receipt),
-        Command::Audit { log, json } => audit_command(log, *json),
+        Command::Audit { log, json, now } => audit_command(log, *json, now.as_deref()),
+        Command::Petition { log, id, json, now } => {
+            petition_command(log, *id, *json, now.as_deref())
+        }
+        Command::Eligibility { log, export, json } => eligibility_command(log, export, *json),
+        Command::Pb(args) => pb::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

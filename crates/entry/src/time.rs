@@ -257,14 +257,22 @@ mod tests {
 
     #[test]
     fn months_are_calendar_months() {
-        let ms = |d: &str| u64::try_from(d.parse::<Date>().unwrap().days_since_epoch()).unwrap() * 86_400_000;
-        assert_eq!(add_months_ms(ms("2026-01-31") + 5, 1), Some(ms("2026-02-28") + 5));
+        let ms = |d: &str| {
+            u64::try_from(d.parse::<Date>().unwrap().days_since_epoch()).unwrap() * 86_400_000
+        };
+        assert_eq!(
+            add_months_ms(ms("2026-01-31") + 5, 1),
+            Some(ms("2026-02-28") + 5)
+        );
         assert_eq!(add_months_ms(ms("2028-01-31"), 1), Some(ms("2028-02-29")));
         assert_eq!(add_months_ms(ms("2026-08-15"), 6), Some(ms("2027-02-15")));
         assert_eq!(add_months_ms(ms("9999-12-01"), 1), None);
         assert_eq!("1970-01-01".parse::<Date>().unwrap().days_since_epoch(), 0);
         assert_eq!("1969-12-31".parse::<Date>().unwrap().days_since_epoch(), -1);
-        assert_eq!("2026-11-23".parse::<Date>().unwrap().end_ms(), ms("2026-11-24"));
+        assert_eq!(
+            "2026-11-23".parse::<Date>().unwrap().end_ms(),
+            ms("2026-11-24")
+        );
         for days in (0..2_900_000u64).step_by(997) {
             let d = Date::from_timestamp_ms(days * 86_400_000).unwrap();
             assert_eq!(d.days_since_epoch(), days as i64);

@@ -19,8 +19,8 @@ use serde::Serialize;
 use veche_entry::{Entry, Jurisdictions, Payload, PetitionRules, Rolls};
 
 pub use petition::{
-    Acknowledgement, Answer, Closing, DeadlineStatus, Delivery, Invalidation, Opening, Petition, PetitionStatus,
-    Rejection, Scheduling, Threshold,
+    Acknowledgement, Answer, Closing, DeadlineStatus, Delivery, Invalidation, Opening, Petition,
+    PetitionStatus, Rejection, Scheduling, Threshold,
 };
 
 /// Petition windows and legislature deadlines before a jurisdiction sets

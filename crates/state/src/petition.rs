@@ -375,7 +375,11 @@ fn staff(actor: &Actor, allowed: &[veche_entry::StaffRole], what: &str) -> Resul
     } else {
         Err(Violation::new(
             "wrong-role",
-            format!("{what} needs a {} (got {})", allowed[0].name(), actor.role.name()),
+            format!(
+                "{what} needs a {} (got {})",
+                allowed[0].name(),
+                actor.role.name()
+            ),
         ))
     }
 }
@@ -384,7 +388,10 @@ fn needs_threshold(p: &Petition, what: &str) -> Result<(), Violation> {
     if p.threshold.is_none() {
         return Err(Violation::new(
             "threshold-not-reached",
-            format!("petition {} has not reached its threshold: nothing to {what}", p.id),
+            format!(
+                "petition {} has not reached its threshold: nothing to {what}",
+                p.id
+            ),
         ));
     }
     Ok(())
@@ -405,13 +412,20 @@ pub(crate) fn check(state: &State, at_ms: u64, payload: &Payload) -> Result<(), 
             if p.status != PetitionStatus::Filed {
                 return Err(Violation::new(
                     "already-moderated",
-                    format!("petition {} is {}, not awaiting moderation", p.id, p.status.name()),
+                    format!(
+                        "petition {} is {}, not awaiting moderation",
+                        p.id,
+                        p.status.name()
+                    ),
                 ));
             }
             if o.jurisdiction != p.jurisdiction || o.content != p.content {
                 return Err(Violation::new(
                     "opening-mismatch",
-                    format!("petition_opened must repeat petition {}'s jurisdiction and content hash", p.id),
+                    format!(
+                        "petition_opened must repeat petition {}'s jurisdiction and content hash",
+                        p.id
+                    ),
                 ));
             }
             let j = state
@@ -446,7 +460,11 @@ pub(crate) fn check(state: &State, at_ms: u64, payload: &Payload) -> Result<(), 
             if p.status != PetitionStatus::Filed {
                 return Err(Violation::new(
                     "already-moderated",
-                    format!("petition {} is {}, not awaiting moderation", p.id, p.status.name()),
+                    format!(
+                        "petition {} is {}, not awaiting moderation",
+                        p.id,
+                        p.status.name()
+                    ),
                 ));
             }
             Ok(())
@@ -477,7 +495,10 @@ pub(crate) fn check(state: &State, at_ms: u64, payload: &Payload) -> Result<(), 
             match p.signature_invalidated(v.signature) {
                 None => Err(Violation::new(
                     "unknown-signature",
-                    format!("entry {} is not a signature of petition {}", v.signature, p.id),
+                    format!(
+                        "entry {} is not a signature of petition {}",
+                        v.signature, p.id
+                    ),
                 )),
                 Some(true) => Err(Violation::new(
                     "already-invalidated",
@@ -539,10 +560,18 @@ pub(crate) fn check(state: &State, at_ms: u64, payload: &Payload) -> Result<(), 
         }
         Payload::PetitionClosed(c) => {
             let p = get(state, c.petition)?;
-            let Some(o) = p.opened.as_ref().filter(|_| p.status == PetitionStatus::Open) else {
+            let Some(o) = p
+                .opened
+                .as_ref()
+                .filter(|_| p.status == PetitionStatus::Open)
+            else {
                 return Err(Violation::new(
                     "petition-not-open",
-                    format!("petition {} is {}: only an open petition closes", p.id, p.status.name()),
+                    format!(
+                        "petition {} is {}: only an open petition closes",
+                        p.id,
+                        p.status.name()
+                    ),
                 ));
             };
             match c.reason {
@@ -555,7 +584,10 @@ pub(crate) fn check(state: &State, at_ms: u64, payload: &Payload) -> Result<(), 
                 CloseReason::Withdrawn if p.threshold.is_some() => {
                     return Err(Violation::new(
                         "withdraw-after-threshold",
-                        format!("petition {} reached its threshold and can no longer be withdrawn", p.id),
+                        format!(
+                            "petition {} reached its threshold and can no longer be withdrawn",
+                            p.id
+                        ),
                     ));
                 }
                 _ => {}

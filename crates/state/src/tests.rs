@@ -115,7 +115,10 @@ fn population_5000_needs_the_sixth_signature() {
     let Payload::ThresholdReached(t) = &owed.payload else {
         panic!()
     };
-    assert_eq!((t.signature, t.valid_signatures, t.population), (crossing, 6, 5_000));
+    assert_eq!(
+        (t.signature, t.valid_signatures, t.population),
+        (crossing, 6, 5_000)
+    );
     assert_eq!(t.acknowledge_by_ms - owed.timestamp_ms, 3 * DAY_MS);
     assert_eq!(t.answer_by_ms - owed.timestamp_ms, 30 * DAY_MS);
     let p = s.petition(1).unwrap();
@@ -141,7 +144,10 @@ fn invalidations_delay_the_threshold_and_never_retract_it() {
     }
     // Entries 0..=2 are set-up, signatures are 3..=7.
     invalidate(&mut s, 4).unwrap();
-    assert_eq!(invalidate(&mut s, 4).unwrap_err().code, "already-invalidated");
+    assert_eq!(
+        invalidate(&mut s, 4).unwrap_err().code,
+        "already-invalidated"
+    );
     assert_eq!(invalidate(&mut s, 2).unwrap_err().code, "unknown-signature");
     assert_eq!(sign(&mut s, 5).unwrap(), None, "5 valid of 6");
     let owed = sign(&mut s, 6).unwrap().expect("6 valid of 7");
@@ -195,7 +201,10 @@ fn duplicates_windows_and_owed_entries() {
             },
         )
     };
-    assert_eq!(s.check(&close(T0 + 50, 1)).unwrap_err().code, "not-yet-expired");
+    assert_eq!(
+        s.check(&close(T0 + 50, 1)).unwrap_err().code,
+        "not-yet-expired"
+    );
     let end = add_months_ms(T0 + 2, 6).unwrap();
     assert_eq!(s.check(&close(end, 2)).unwrap_err().code, "count-mismatch");
     s.admit(&close(end, 1)).unwrap();

@@ -2,8 +2,8 @@
 //! holds their BLAKE3 hashes) and the raw passkey assertions behind
 //! signatures (the log holds their commitments).
 
-use crate::db::{StoreError, on_pool};
 use crate::Store;
+use crate::db::{StoreError, on_pool};
 
 fn i64_of(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
@@ -93,7 +93,8 @@ impl Store {
         &self,
         hash: &[u8; 32],
     ) -> Result<Option<PetitionContent>, StoreError> {
-        let q = "SELECT title, body, attachments, created_ms FROM petition_contents WHERE hash = $1";
+        let q =
+            "SELECT title, body, attachments, created_ms FROM petition_contents WHERE hash = $1";
         let row: Option<(String, String, String, i64)> =
             on_pool!(self, p => sqlx::query_as(q).bind(hash.as_slice()).fetch_optional(p).await?);
         row.map(|(title, body, att, created)| {
@@ -180,8 +181,8 @@ impl Store {
     /// Every stored assertion.
     pub async fn signature_evidence(&self) -> Result<Vec<SignatureEvidence>, StoreError> {
         let q = "SELECT commitment, petition, nonce, credential_id, evidence FROM signature_evidence ORDER BY petition";
-        let rows: Vec<(Vec<u8>, i64, Vec<u8>, Vec<u8>, Vec<u8>)> =
-            on_pool!(self, p => sqlx::query_as(q).fetch_all(p).await?);
+        type Row = (Vec<u8>, i64, Vec<u8>, Vec<u8>, Vec<u8>);
+        let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(q).fetch_all(p).await?);
         rows.into_iter()
             .map(|(c, petition, nonce, credential_id, evidence)| {
                 Ok(SignatureEvidence {

@@ -309,7 +309,12 @@ impl EntryKind for ThresholdReached {
 
     fn validate(&self) -> Result<(), ValidationError> {
         validate::range("population", self.population, 1, POPULATION_MAX)?;
-        validate::range("acknowledge_by_ms", self.acknowledge_by_ms, 0, MAX_TIMESTAMP_MS)?;
+        validate::range(
+            "acknowledge_by_ms",
+            self.acknowledge_by_ms,
+            0,
+            MAX_TIMESTAMP_MS,
+        )?;
         validate::range("answer_by_ms", self.answer_by_ms, 0, MAX_TIMESTAMP_MS)
     }
 }
