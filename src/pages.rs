@@ -50,7 +50,17 @@ fn render(
     lang: Lang,
     set_lang_cookie: bool,
 ) -> Result<Response, Problem> {
-    let mut resp = Html(html.map_err(Problem::internal)?).into_response();
+    render_with_status(html, lang, set_lang_cookie, axum::http::StatusCode::OK)
+}
+
+/// As `render`, with a status code (forms posted back with an error answer 4xx).
+pub(crate) fn render_with_status(
+    html: Result<String, askama::Error>,
+    lang: Lang,
+    set_lang_cookie: bool,
+    status: axum::http::StatusCode,
+) -> Result<Response, Problem> {
+    let mut resp = (status, Html(html.map_err(Problem::internal)?)).into_response();
     let h = resp.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(

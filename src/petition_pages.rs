@@ -16,8 +16,8 @@ use askama::Template;
 use axum::Json;
 use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::Value;
 use veche_entry::{Actor, CloseReason, Date, Decision, Jurisdictions};
@@ -58,46 +58,15 @@ fn pick_lang(query: Option<&str>, headers: &HeaderMap) -> (Lang, bool) {
     (Lang::negotiate(query, headers), explicit)
 }
 
-/// Renders a page with the headers every page gets (as `pages::render`),
-/// with a status code: forms posted back with an error answer 4xx.
+/// Renders a page with the headers every page gets, with a status code:
+/// forms posted back with an error answer 4xx.
 fn render(
     html: Result<String, askama::Error>,
     lang: Lang,
     set_lang_cookie: bool,
     status: StatusCode,
 ) -> Result<Response, Problem> {
-    let mut resp = (status, Html(html.map_err(Problem::internal)?)).into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(
-        header::VARY,
-        HeaderValue::from_static("Accept-Language, Cookie"),
-    );
-    h.insert(
-        header::CONTENT_LANGUAGE,
-        HeaderValue::from_static(lang.code()),
-    );
-    h.insert(
-        header::HeaderName::from_static("content-security-policy"),
-        HeaderValue::from_static(
-            "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'",
-        ),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    if set_lang_cookie {
-        h.insert(
-            header::SET_COOKIE,
-            HeaderValue::from_str(&format!(
-                "veche_lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
-                lang.code()
-            ))
-            .map_err(Problem::internal)?,
-        );
-    }
-    Ok(resp)
+    crate::pages::render_with_status(html, lang, set_lang_cookie, status)
 }
 
 /// Puts `args` into a catalogue text at `%1`, `%2`, … (the catalogues keep
