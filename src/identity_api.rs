@@ -556,6 +556,36 @@ pub(crate) async fn stored_credential(
     Ok(Some(c))
 }
 
+/// Verifies an action assertion by one of the signed-in account's passkeys
+/// (§7.2, `RelyingParty::verify_action`) and moves its signature counter on;
+/// a counter that did not increase is refused as a replay.
+pub(crate) async fn verify_account_action(
+    state: &AppState,
+    me: &SignedIn,
+    challenge: &ActionChallenge,
+    credential: &Value,
+) -> Result<veche_passkey::VerifiedAction, Problem> {
+    let used_id = response_credential_id(credential)?;
+    let used = stored_credential(state, &used_id)
+        .await?
+        .filter(|c| c.user_handle.as_slice() == me.account.id.as_slice())
+        .ok_or_else(|| passkey_problem(PasskeyError::UnknownCredential))?;
+    let handle = used.user_handle;
+    let verified = state
+        .identity
+        .rp
+        .verify_action(challenge, &credential.to_string(), &used, &handle)
+        .map_err(passkey_problem)?;
+    if !state
+        .store
+        .record_credential_use(&used.id, u64::from(verified.new_sign_count), now())
+        .await?
+    {
+        return Err(replayed());
+    }
+    Ok(verified)
+}
+
 pub(crate) fn replayed() -> Problem {
     Problem::new(
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -894,24 +924,7 @@ pub async fn revoke_passkey(
     // The challenge is rebuilt from the action this request names: an
     // assertion given for another passkey (or another action) fails.
     let challenge = ActionChallenge::new(&revoke_action(&me.account.id, &target), nonce);
-    let used_id = response_credential_id(&req.credential)?;
-    let used = stored_credential(&state, &used_id)
-        .await?
-        .filter(|c| c.user_handle.as_slice() == me.account.id.as_slice())
-        .ok_or_else(|| passkey_problem(PasskeyError::UnknownCredential))?;
-    let handle = used.user_handle;
-    let verified = state
-        .identity
-        .rp
-        .verify_action(&challenge, &req.credential.to_string(), &used, &handle)
-        .map_err(passkey_problem)?;
-    if !state
-        .store
-        .record_credential_use(&used.id, u64::from(verified.new_sign_count), now())
-        .await?
-    {
-        return Err(replayed());
-    }
+    verify_account_action(&state, &me, &challenge, &req.credential).await?;
     match state
         .store
         .revoke_credential(&me.account.id, &target, now())

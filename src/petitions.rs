@@ -22,15 +22,15 @@ use veche_entry::{
     PetitionAnswered, PetitionClosed, PetitionFiled, PetitionOpened, PetitionRejected, Signature,
     SignatureInvalidated, StaffRole, add_months_ms, format_timestamp_ms, validate,
 };
-use veche_passkey::{ActionChallenge, PasskeyError};
+use veche_passkey::ActionChallenge;
 use veche_state::{Petition, PetitionStatus, Violation, signature_action, threshold_signatures};
 use veche_store::petitions::{PetitionContent, SignatureEvidence};
 use veche_store::sequencer::Appended;
 use veche_store::{AppendError, Clock, SystemClock};
 
 use crate::identity_api::{
-    CeremonyStarted, FinishRequest, ctx_str, json_body, passkey_problem, replayed,
-    response_credential_id, store_raw_ceremony, stored_credential, take_raw_ceremony,
+    CeremonyStarted, FinishRequest, ctx_str, json_body, store_raw_ceremony, stored_credential,
+    take_raw_ceremony, verify_account_action,
 };
 use crate::log_api::{Receipt, build_receipt};
 use crate::problem::Problem;
@@ -653,24 +653,7 @@ pub async fn sign(
     let p = petition_snapshot(&state, id)?;
     check_can_sign(&state, &p, jurisdiction, record)?;
     let challenge = ActionChallenge::new(&signature_action(id, &p.content), nonce);
-    let used_id = response_credential_id(&req.credential)?;
-    let used = stored_credential(&state, &used_id)
-        .await?
-        .filter(|c| c.user_handle.as_slice() == me.account.id.as_slice())
-        .ok_or_else(|| passkey_problem(PasskeyError::UnknownCredential))?;
-    let handle = used.user_handle;
-    let verified = state
-        .identity
-        .rp
-        .verify_action(&challenge, &req.credential.to_string(), &used, &handle)
-        .map_err(passkey_problem)?;
-    if !state
-        .store
-        .record_credential_use(&used.id, u64::from(verified.new_sign_count), now())
-        .await?
-    {
-        return Err(replayed());
-    }
+    let verified = verify_account_action(&state, &me, &challenge, &req.credential).await?;
     let commitment = verified.evidence.commitment();
     state
         .store
@@ -679,7 +662,7 @@ pub async fn sign(
                 commitment,
                 petition: id,
                 nonce,
-                credential_id: used.id.clone(),
+                credential_id: verified.credential_id.clone(),
                 evidence: verified.evidence.encode(),
             },
             now(),
