@@ -154,7 +154,7 @@ async fn submit(
 }
 
 fn field_problem(e: veche_entry::ValidationError) -> Problem {
-    Problem::unprocessable("invalid-field", e.to_string()).with("field", e.field.clone())
+    Problem::unprocessable("invalid-field", e.to_string()).with_field(e.field.clone())
 }
 
 fn petition_path(id: Result<Path<u64>, PathRejection>) -> Result<u64, Problem> {
@@ -219,7 +219,7 @@ fn hex32(s: &str, field: &str) -> Result<[u8; 32], Problem> {
             "invalid-field",
             format!("{field}: expected 64 lowercase hex digits, got {s:?}"),
         )
-        .with("field", field.to_string())
+        .with_field(field.to_string())
     })
 }
 
@@ -330,7 +330,7 @@ pub async fn file(
                 req.attachments.len()
             ),
         )
-        .with("field", "attachments"));
+        .with_field("attachments"));
     }
     let attachments = req
         .attachments
@@ -478,14 +478,14 @@ pub async fn moderate(
         "reject" => {
             let rule = req.rule.ok_or_else(|| {
                 Problem::unprocessable("invalid-field", "rule: required to reject")
-                    .with("field", "rule")
+                    .with_field("rule")
             })?;
             if !MODERATION_RULES.iter().any(|&(n, _, _)| n == rule) {
                 return Err(Problem::unprocessable(
                     "invalid-field",
                     format!("rule: no published moderation rule {rule} (see /petitions/rules)"),
                 )
-                .with("field", "rule"));
+                .with_field("rule"));
             }
             let reason = req
                 .reason
@@ -509,7 +509,7 @@ pub async fn moderate(
                 "invalid-field",
                 format!("decision: expected \"open\" or \"reject\", got {other:?}"),
             )
-            .with("field", "decision"));
+            .with_field("decision"));
         }
     };
     entry.validate().map_err(field_problem)?;
@@ -894,7 +894,7 @@ pub async fn answer(
                 "invalid-field",
                 format!("decision: expected solved, deadline_set or refused, got {other:?}"),
             )
-            .with("field", "decision"));
+            .with_field("decision"));
         }
     };
     let document = req

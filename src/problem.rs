@@ -43,6 +43,14 @@ impl Problem {
         self
     }
 
+    /// Names the offending field: `field`, and `errors: [{field, message}]`
+    /// as every `invalid-field` problem carries (`specs/api.md`).
+    pub fn with_field(self, field: impl Into<String>) -> Self {
+        let field = field.into();
+        let errors = json!([{ "field": field, "message": self.detail }]);
+        self.with("field", field).with("errors", errors)
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
     }

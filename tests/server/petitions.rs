@@ -331,6 +331,7 @@ fn petitions_threshold_and_legislature(db: TestDb) {
     );
     let p = r.assert_problem(422, "invalid-field");
     assert_eq!(p["field"], "text");
+    assert_eq!(p["errors"][0]["field"], "text");
     clerk
         .call(
             &app,
