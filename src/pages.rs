@@ -24,7 +24,7 @@ pub struct Nav {
 }
 
 impl Nav {
-    fn of(me: Option<&SignedIn>) -> Self {
+    pub(crate) fn of(me: Option<&SignedIn>) -> Self {
         match me {
             None => Self::default(),
             Some(m) => Self {
@@ -40,8 +40,14 @@ type LangResult = Result<Query<LangQuery>, QueryRejection>;
 
 fn lang_of(query: LangResult, headers: &HeaderMap) -> (Lang, bool) {
     let q = query.map(|q| q.0).unwrap_or_default();
-    let explicit = q.lang.as_deref().and_then(Lang::parse).is_some();
-    (Lang::negotiate(q.lang.as_deref(), headers), explicit)
+    lang_from(q.lang.as_deref(), headers)
+}
+
+/// The page language, and whether it was chosen explicitly (`?lang=`),
+/// which remembers it in a cookie.
+pub(crate) fn lang_from(query: Option<&str>, headers: &HeaderMap) -> (Lang, bool) {
+    let explicit = query.and_then(Lang::parse).is_some();
+    (Lang::negotiate(query, headers), explicit)
 }
 
 /// Renders a page with the headers every page gets.

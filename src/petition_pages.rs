@@ -40,24 +40,6 @@ fn now_ms() -> u64 {
     SystemClock.now_ms()
 }
 
-fn nav_of(me: Option<&SignedIn>) -> Nav {
-    match me {
-        None => Nav::default(),
-        Some(m) => Nav {
-            signed_in: true,
-            is_staff: m.account.kind == "staff",
-            csrf: m.csrf_token.clone(),
-        },
-    }
-}
-
-/// The page language, and whether it was chosen explicitly (`?lang=`),
-/// which remembers it in a cookie.
-fn pick_lang(query: Option<&str>, headers: &HeaderMap) -> (Lang, bool) {
-    let explicit = query.and_then(Lang::parse).is_some();
-    (Lang::negotiate(query, headers), explicit)
-}
-
 /// Renders a page with the headers every page gets, with a status code:
 /// forms posted back with an error answer 4xx.
 fn render(
@@ -326,7 +308,7 @@ pub async fn list(
     query: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let p = query.map(|q| q.0).unwrap_or_default();
-    let (lang, explicit) = pick_lang(p.lang.as_deref(), &headers);
+    let (lang, explicit) = crate::pages::lang_from(p.lang.as_deref(), &headers);
     let tr = Tr(lang);
     let me = session::current(&state, &headers).await?;
     let all = crate::jurisdictions::load(&state.store).await?;
@@ -401,7 +383,7 @@ pub async fn list(
         jurisdiction.is_some() || status.is_some() || threshold.is_some() || overdue || q.is_some();
     let page = ListPage {
         tr,
-        nav: nav_of(me.as_ref()),
+        nav: Nav::of(me.as_ref()),
         count_text: fill(&tr.t("pet-count"), &[&lang.number(rows.len() as u64)]),
         rows,
         q: q.unwrap_or_default(),
@@ -964,7 +946,7 @@ async fn petition_page(
 
     Ok(PetitionPage {
         tr,
-        nav: nav_of(me),
+        nav: Nav::of(me),
         id,
         title: v
             .title
@@ -1085,7 +1067,7 @@ pub async fn show(
 ) -> Result<Response, Problem> {
     let Path(id) = id.map_err(|_| Problem::not_found("There is no such petition."))?;
     let q = query.map(|q| q.0).unwrap_or_default();
-    let (lang, explicit) = pick_lang(q.lang.as_deref(), &headers);
+    let (lang, explicit) = crate::pages::lang_from(q.lang.as_deref(), &headers);
     let me = session::current(&state, &headers).await?;
     let tr = Tr(lang);
     let notice = match q.done.as_deref() {
@@ -1106,7 +1088,7 @@ pub async fn show(
     if snapshot(&state, id).is_err() {
         let page = NotFoundPage {
             tr,
-            nav: nav_of(me.as_ref()),
+            nav: Nav::of(me.as_ref()),
             id,
         };
         return render(page.render(), lang, explicit, StatusCode::NOT_FOUND);
@@ -1198,7 +1180,7 @@ pub async fn act(
 ) -> Result<Response, Problem> {
     let Path(id) = id.map_err(|_| Problem::not_found("There is no such petition."))?;
     let q = query.map(|q| q.0).unwrap_or_default();
-    let (lang, _) = pick_lang(q.lang.as_deref(), &headers);
+    let (lang, _) = crate::pages::lang_from(q.lang.as_deref(), &headers);
     let tr = Tr(lang);
     let Form(form) = form.map_err(|e| Problem::bad_request("invalid-form", e.body_text()))?;
     let Some(me) = session::current(&state, &headers).await? else {
@@ -1369,7 +1351,7 @@ async fn new_page(
     };
     Ok(NewPage {
         tr,
-        nav: nav_of(me),
+        nav: Nav::of(me),
         can_file: citizen_j.is_some(),
         staff: me.is_some_and(|m| m.account.kind == "staff"),
         jurisdiction,
@@ -1395,7 +1377,7 @@ pub async fn new_form(
     query: Result<Query<LangParams>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let q = query.map(|q| q.0).unwrap_or_default();
-    let (lang, explicit) = pick_lang(q.lang.as_deref(), &headers);
+    let (lang, explicit) = crate::pages::lang_from(q.lang.as_deref(), &headers);
     let me = session::current(&state, &headers).await?;
     let page = new_page(
         &state,
@@ -1417,7 +1399,7 @@ pub async fn file(
     form: Result<Form<FileForm>, FormRejection>,
 ) -> Result<Response, Problem> {
     let q = query.map(|q| q.0).unwrap_or_default();
-    let (lang, _) = pick_lang(q.lang.as_deref(), &headers);
+    let (lang, _) = crate::pages::lang_from(q.lang.as_deref(), &headers);
     let tr = Tr(lang);
     let Form(form) = form.map_err(|e| Problem::bad_request("invalid-form", e.body_text()))?;
     let Some(me) = session::current(&state, &headers).await? else {
@@ -1538,7 +1520,7 @@ pub async fn rules(
     query: Result<Query<LangParams>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let q = query.map(|q| q.0).unwrap_or_default();
-    let (lang, explicit) = pick_lang(q.lang.as_deref(), &headers);
+    let (lang, explicit) = crate::pages::lang_from(q.lang.as_deref(), &headers);
     let me = session::current(&state, &headers).await?;
     let all = crate::jurisdictions::load(&state.store).await?;
     let terms = {
@@ -1565,7 +1547,7 @@ pub async fn rules(
         .collect();
     let page = RulesPage {
         tr: Tr(lang),
-        nav: nav_of(me.as_ref()),
+        nav: Nav::of(me.as_ref()),
         rules,
         terms,
     };
@@ -1600,7 +1582,7 @@ pub async fn receipt(
     query: Result<Query<ReceiptParams>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let q = query.map(|q| q.0).unwrap_or_default();
-    let (lang, explicit) = pick_lang(q.lang.as_deref(), &headers);
+    let (lang, explicit) = crate::pages::lang_from(q.lang.as_deref(), &headers);
     let me = session::current(&state, &headers).await?;
     let (mut receipt, mut error) = (String::new(), String::new());
     if let Some(i) = nonempty(q.index) {
@@ -1616,7 +1598,7 @@ pub async fn receipt(
     }
     let page = ReceiptPage {
         tr: Tr(lang),
-        nav: nav_of(me.as_ref()),
+        nav: Nav::of(me.as_ref()),
         vkey: state.vkey.to_string(),
         public_url: state.public_url.to_string(),
         receipt,
