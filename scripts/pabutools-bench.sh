@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Times pabutools 1.2.3 and `veche-verify pb` (release build) on the same
-# Pabulib files and rules, checks that both give the same winners, and
-# prints the speed ratios. See specs/pb.md §"Benchmarks".
+# Times pabutools 1.2.3 and veche-tally (release build of the example
+# `count`, crates/tally/examples/count.rs: the same code as `veche-verify
+# pb`, without the rest of the workspace) on the same Pabulib files and
+# rules in the same run, checks that both give the same winners, and prints
+# the speed ratios. See specs/pb.md §"Benchmarks".
 #
 #   scripts/pabutools-bench.sh                 # the default cases below
 #   scripts/pabutools-bench.sh FILE:RULE ...   # chosen cases
@@ -9,8 +11,9 @@
 # RULE is greedy | equal-shares | equal-shares+add1 | equal-shares+add1+greedy.
 # FILE is a name in $PABULIB_DIR (default ../shared/pabulib next to the
 # repository) or a path. Environment: PABUTOOLS_VENV (default
-# target/pabutools-venv), PABULIB_DIR, REPEAT (veche runs per case, the
-# median is kept; default 5). Exits 1 if any winners differ.
+# target/pabutools-venv), PABULIB_DIR, REPEAT (veche runs per case: whole
+# processes, the median is kept, and in-process runs of the rule alone, the
+# best is kept; default 5), CARGO_TARGET_DIR. Exits 1 if any winners differ.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,6 +34,9 @@ else
     Netherlands_Assen_2024.pb:equal-shares+add1+greedy
     Poland_Lodz_2020_Wzniesien_Lodzkich.pb:equal-shares+add1
     Switzerland_Zurich_S5.pb:equal-shares+add1
+    Switzerland_Zurich_S5.pb:equal-shares+add1+greedy
+    Poland_Swiecie_2023.pb:equal-shares+add1
+    Netherlands_Amsterdam_324.pb:equal-shares+add1
   )
 fi
 
@@ -40,9 +46,9 @@ if ! "$VENV/bin/python" -c 'import pabutools, importlib.metadata as m; assert m.
   "$VENV/bin/pip" install --quiet --disable-pip-version-check pabutools==1.2.3
 fi
 
-echo "building veche-verify (release) ..." >&2
-cargo build --quiet --release -p veche-verify
-VECHE="$ROOT/target/release/veche-verify"
+echo "building veche-tally's example count (release) ..." >&2
+cargo build --quiet --release -p veche-tally --example count
+VECHE="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/count"
 
 "$VENV/bin/python" - "$PABULIB_DIR" "$VECHE" "$REPEAT" "${CASES[@]}" <<'PY'
 import json, os, platform, statistics, subprocess, sys, time
@@ -73,21 +79,20 @@ def pabutools_rule(rule, instance, profile):
     raise SystemExit(f"unknown rule {rule}")
 
 
-def veche_args(path, rule):
-    args = [veche, "pb", path, "--json"]
-    if rule == "greedy":
-        return args + ["--rule", "greedy"]
-    args += ["--rule", "equal-shares"]
-    if rule == "equal-shares+add1":
-        args += ["--completion", "add1"]
-    elif rule == "equal-shares+add1+greedy":
-        args += ["--completion", "add1+greedy"]
-    return args
+def run_veche(path, rule, repeat):
+    res = subprocess.run([veche, path, rule, str(repeat), "--json"],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"veche failed on {path} {rule}: {res.stdout}{res.stderr}")
+    return json.loads(res.stdout)
 
 
-print(f"machine: {platform.machine()}, {os.cpu_count()} cores; python {platform.python_version()}")
-print(f"{'file':<42} {'rule':<25} {'pabutools parse':>15} {'rule':>9} "
-      f"{'veche (whole run)':>17} {'ratio':>7} {'rule-only ratio':>15} winners")
+print(f"machine: {platform.machine()}, {os.cpu_count()} cores; python {platform.python_version()}; "
+      f"load average {os.getloadavg()[0]:.1f}")
+print(f"{'file':<36} {'rule':<24} {'pabutools':>9} {'pabutools':>9} {'veche':>9} {'veche':>9} "
+      f"{'ratio':>6} {'ratio':>6} winners")
+print(f"{'':<36} {'':<24} {'parse':>9} {'rule':>9} {'process':>9} {'rule':>9} "
+      f"{'all':>6} {'rule':>6}")
 parsed = {}
 mismatches = 0
 for name, rule in cases:
@@ -102,23 +107,22 @@ for name, rule in cases:
     t_rule = time.perf_counter() - t0
     want = sorted(p.name for p in out)
     runs = []
-    got = None
     for _ in range(repeat):
         t0 = time.perf_counter()
-        res = subprocess.run(veche_args(path, rule), capture_output=True, text=True)
+        got = run_veche(path, rule, 1)["winner_ids"]
         runs.append(time.perf_counter() - t0)
-        if res.returncode != 0:
-            raise SystemExit(f"veche-verify failed on {name} {rule}: {res.stdout}{res.stderr}")
-        got = json.loads(res.stdout)["winner_ids"]
-    t_veche = statistics.median(runs)
+    t_process = statistics.median(runs)
+    t_veche_rule = run_veche(path, rule, repeat)["rule_seconds"]
     same = got == want
     mismatches += not same
-    print(f"{os.path.basename(path)[:42]:<42} {rule:<25} {t_parse:>14.2f}s {t_rule:>8.2f}s "
-          f"{t_veche * 1000:>15.1f}ms {(t_parse + t_rule) / t_veche:>6.0f}x {t_rule / t_veche:>14.0f}x "
-          f"{'identical' if same else 'DIFFERENT'} ({len(want)})", flush=True)
+    ms = lambda s: f"{s * 1000:.1f}ms" if s < 1 else f"{s:.2f}s"
+    print(f"{os.path.basename(path)[:36]:<36} {rule:<24} {ms(t_parse):>9} {ms(t_rule):>9} "
+          f"{ms(t_process):>9} {ms(t_veche_rule):>9} {(t_parse + t_rule) / t_process:>5.0f}x "
+          f"{t_rule / t_veche_rule:>5.0f}x {'identical' if same else 'DIFFERENT'} ({len(want)})",
+          flush=True)
     if not same:
         print(f"  pabutools: {want}\n  veche:     {got}")
-print("ratio = pabutools (parse + rule) / veche-verify whole process (parse + rule, median of "
-      f"{repeat}); rule-only ratio = pabutools rule alone / the same veche time")
+print(f"ratio all = pabutools (parse + rule) / veche whole process (parse + rule, median of {repeat}); "
+      f"ratio rule = pabutools rule / veche rule in-process (best of {repeat})")
 sys.exit(1 if mismatches else 0)
 PY

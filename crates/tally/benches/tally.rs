@@ -6,7 +6,10 @@
 //!   file with a pabutools `equal-shares+add1` result, and on
 //!   `Hungary_Budapest_2024_VIII_Jozsefvaros.pb`, whose add1 pabutools did
 //!   not finish (51,514 increments);
-//! * Schulze over 1,000,000 random complete rankings of 20 options.
+//! * MES with add1 on `Switzerland_Zurich_S5.pb` (89 increments, where
+//!   the outcome changes often);
+//! * Schulze over 1,000,000 random rankings of 20 options, complete, and
+//!   partial (each ballot ranks a random number 0..=20 of options).
 //!
 //! The Pabulib files come from `../shared/pabulib` next to the repository;
 //! without it those benchmarks are skipped.
@@ -57,6 +60,12 @@ fn pb_rules(c: &mut Criterion) {
             |b| b.iter(|| equal_shares(black_box(&pb), Completion::Add1)),
         );
     }
+    if let Some(text) = pabulib_file("Switzerland_Zurich_S5.pb") {
+        let pb = election(&text);
+        g.bench_function("equal-shares+add1 Switzerland_Zurich_S5", |b| {
+            b.iter(|| equal_shares(black_box(&pb), Completion::Add1))
+        });
+    }
     g.sample_size(10);
     if let Some(text) = pabulib_file("Hungary_Budapest_2024_VIII_Jozsefvaros.pb") {
         let pb = election(&text);
@@ -67,8 +76,9 @@ fn pb_rules(c: &mut Criterion) {
     g.finish();
 }
 
-/// `n` random complete rankings of `m` options (a fixed xorshift stream).
-fn random_rankings(n: usize, m: usize) -> Vec<Vec<usize>> {
+/// `n` random rankings of `m` options (a fixed xorshift stream): complete,
+/// or (`partial`) each cut after a random number `0..=m` of options.
+fn random_rankings(n: usize, m: usize, partial: bool) -> Vec<Vec<usize>> {
     let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = move || {
         s ^= s << 13;
@@ -82,18 +92,23 @@ fn random_rankings(n: usize, m: usize) -> Vec<Vec<usize>> {
             for i in (1..m).rev() {
                 r.swap(i, (next() % (i as u64 + 1)) as usize);
             }
+            if partial {
+                r.truncate((next() % (m as u64 + 1)) as usize);
+            }
             r
         })
         .collect()
 }
 
 fn schulze(c: &mut Criterion) {
-    let ballots = random_rankings(1_000_000, 20);
     let mut g = c.benchmark_group("poll");
     g.sample_size(10);
-    g.bench_function("schulze 1e6 ballots x 20 options", |b| {
-        b.iter(|| poll::schulze(20, black_box(&ballots)).unwrap())
-    });
+    for (name, partial) in [("complete", false), ("partial", true)] {
+        let ballots = random_rankings(1_000_000, 20, partial);
+        g.bench_function(format!("schulze 1e6 {name} rankings x 20 options"), |b| {
+            b.iter(|| poll::schulze(20, black_box(&ballots)).unwrap())
+        });
+    }
     g.finish();
 }
 

@@ -22,6 +22,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 mod add1;
+mod int;
 
 /// The largest amount (in `10^-scale` units) a PB instance may hold, so
 /// that sums of costs over up to 2^24 projects fit in `u128`.

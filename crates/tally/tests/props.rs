@@ -223,6 +223,48 @@ proptest! {
         }
     }
 
+    /// What greedy spends is monotone in the budget: a larger budget never
+    /// spends less. (Proof: up to the first project where the two runs
+    /// decide differently they selected the same projects, so the larger
+    /// budget has more left; hence it is the one that selects that project,
+    /// and spends more than the whole smaller budget.) Its winner *set* is
+    /// not monotone: see `greedy_winner_set_is_not_monotone_in_the_budget`.
+    #[test]
+    fn greedy_spending_is_monotone_in_the_budget(pb in election(), extra in 0u128..=80) {
+        let more = PbInstance::new(pb.budget() + extra, 0, pb.projects().to_vec(), ballots_of(&pb)).unwrap();
+        let (small, large) = (greedy(&pb), greedy(&more));
+        prop_assert!(small.total_cost <= large.total_cost);
+        // Both runs agree up to the first difference, which the larger
+        // budget selects.
+        let order = |out: &veche_tally::pb::Outcome| out.winners.clone();
+        let (a, b) = (order(&small), order(&large));
+        let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+        if common < a.len() {
+            // The smaller budget selected a[common] where the larger
+            // selected b[common], a project it reached earlier.
+            prop_assert!(common < b.len());
+            prop_assert!(!a.contains(&b[common]));
+        }
+    }
+
+    /// Money has a scale: writing every amount with `k` more decimal places
+    /// (and so counting in units `10^k` times smaller) changes no result.
+    /// With `k = 20` the Method of Equal Shares works with numbers far
+    /// beyond 128 bits, so this also checks its exact big-number fallback.
+    #[test]
+    fn results_independent_of_the_money_scale(pb in election(), k in prop::sample::select(vec![1u32, 9, 20])) {
+        let f = 10u128.pow(k);
+        let projects = pb.projects().iter().map(|p| Project { id: p.id.clone(), cost: p.cost * f }).collect();
+        let scaled = PbInstance::new(pb.budget() * f, k, projects, ballots_of(&pb)).unwrap();
+        prop_assert_eq!(greedy(&pb).winners, greedy(&scaled).winners);
+        for c in ALL {
+            let (a, b) = (equal_shares(&pb, c), equal_shares(&scaled, c));
+            prop_assert_eq!(&a.winners, &b.winners);
+            prop_assert_eq!(a.total_cost * f, b.total_cost);
+            prop_assert_eq!(a.increments, b.increments);
+        }
+    }
+
     /// Greedy is monotone in support: a winner that gains one more
     /// approval is still a winner (it moves earlier in the order, where at
     /// least as much budget is left).
@@ -306,17 +348,71 @@ proptest! {
 
     /// Poll results do not depend on the order of ballots.
     #[test]
-    fn polls_independent_of_ballot_order((m, mut ballots) in (1usize..=6).prop_flat_map(|m| (Just(m), ranked(m)))) {
+    fn polls_independent_of_ballot_order(((m, ballots), shuffled) in (1usize..=6)
+        .prop_flat_map(|m| (Just(m), ranked(m)))
+        .prop_flat_map(|(m, b)| (Just((m, b.clone())), Just(b).prop_shuffle())))
+    {
         let s1 = poll::schulze(m, &ballots).unwrap();
         let a1 = poll::approval(m, &ballots).unwrap();
         let firsts: Vec<usize> = ballots.iter().filter_map(|b| b.first().copied()).collect();
         let p1 = poll::plurality(m, &firsts).unwrap();
-        ballots.reverse();
+        let ballots = shuffled;
         let firsts: Vec<usize> = ballots.iter().filter_map(|b| b.first().copied()).collect();
         prop_assert_eq!(s1, poll::schulze(m, &ballots).unwrap());
         prop_assert_eq!(a1, poll::approval(m, &ballots).unwrap());
         prop_assert_eq!(p1, poll::plurality(m, &firsts).unwrap());
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Plurality and approval counts add up: one vote per single-choice
+    /// ballot, one approval per named option; the ranking lists every
+    /// option once, by count; the tie for first holds exactly the options
+    /// with the most votes, and the winner is the first of them.
+    #[test]
+    fn plurality_and_approval_counts_add_up((m, ballots) in (1usize..=6).prop_flat_map(|m| (Just(m), ranked(m)))) {
+        let firsts: Vec<usize> = ballots.iter().filter_map(|b| b.first().copied()).collect();
+        let p = poll::plurality(m, &firsts).unwrap();
+        let a = poll::approval(m, &ballots).unwrap();
+        prop_assert_eq!(p.counts.iter().sum::<u64>(), firsts.len() as u64);
+        prop_assert_eq!(a.counts.iter().sum::<u64>(), ballots.iter().map(Vec::len).sum::<usize>() as u64);
+        for t in [&p, &a] {
+            prop_assert_eq!(sorted(t.ranking.clone()), (0..m).collect::<Vec<_>>());
+            prop_assert!(t.ranking.windows(2).all(|w| t.counts[w[0]] > t.counts[w[1]]
+                || (t.counts[w[0]] == t.counts[w[1]] && w[0] < w[1])));
+            let top = *t.counts.iter().max().unwrap();
+            let tied: Vec<usize> = (0..m).filter(|&o| t.counts[o] == top).collect();
+            prop_assert_eq!(&t.tied_for_first, &tied);
+            prop_assert_eq!(t.winner, tied.first().copied());
+        }
+    }
+}
+
+/// Greedy's winner set is not monotone in the budget: `a` (cost 5, two
+/// approvals) comes before `b` (cost 4, one approval); with a budget of 4
+/// only `b` fits, with 5 `a` is taken first and `b` no longer fits.
+#[test]
+fn greedy_winner_set_is_not_monotone_in_the_budget() {
+    let projects = vec![
+        Project {
+            id: "a".into(),
+            cost: 5,
+        },
+        Project {
+            id: "b".into(),
+            cost: 4,
+        },
+    ];
+    let ballots = vec![vec![0, 1], vec![0]];
+    let at = |budget| {
+        let pb = PbInstance::new(budget, 0, projects.clone(), ballots.clone()).unwrap();
+        greedy(&pb).sorted_ids(&pb)
+    };
+    assert_eq!(at(4), ["b"]);
+    assert_eq!(at(5), ["a"]);
+    assert_eq!(at(9), ["a", "b"]);
 }
 
 /// Printable text without `;`-splitting surprises: any of it may need

@@ -17,42 +17,55 @@
 //! same `t` with the same result. The property tests compare it with a
 //! plain loop over every `t`.
 //!
-//! To keep the affine forms exact, every project still in the race is
-//! evaluated in every round (no lazy re-evaluation), and the constraints
-//! recorded are: each project's affordability; for each affordable
-//! project, which supporters are "poor" (pay everything) and which pay the
-//! equal share; and the comparison of each affordable project with the
-//! one selected (strict where the id order would let it win a tie).
+//! The inequalities recorded in a round (specs/pb.md §2.3): each project
+//! found unaffordable stays so; the selected project keeps its poor and
+//! rich supporters (which fixes the affine form of the shares after it is
+//! paid for); and every other project's price *for the poor/rich split it
+//! has at `t`*, a lower bound of its true price for any split, stays at or
+//! above the selected one's (strictly where its id would win the tie).
+//! Projects skipped by the lazy order are covered by their older price,
+//! also such a lower bound. These suffice for the same outcome.
+//!
+//! Runs also reuse each other: the state before each round is valid up to
+//! the `t_max` of the rounds before it, so the next run starts from the
+//! last state still valid at its increment. Numbers are [`Int`]: `i128`
+//! with an exact `BigInt` fallback.
 
+use super::int::Int;
 use super::{Outcome, PbInstance, is_exhaustive};
-use num_bigint::BigInt;
-use num_integer::Integer;
-use num_traits::{One, Signed, Zero};
 use std::cmp::Ordering;
 
 /// One run of MES at increment `t`, tracking shares as affine functions.
+#[derive(Clone)]
 struct Run<'a> {
     inst: &'a PbInstance,
     supporters: &'a [Vec<u32>],
     /// `n`, the number of voters.
-    n: BigInt,
+    n: Int,
     /// `n · x_t = budget + t · n · unit`.
-    xn: BigInt,
+    xn: Int,
     /// `n · unit`: `x = (budget + t · n · unit) / n`.
-    unit_n: BigInt,
-    budget: BigInt,
+    unit_n: Int,
+    budget: Int,
     /// The largest increment at which every decision so far still holds
     /// (`None`: no upper limit yet).
-    t_max: Option<BigInt>,
-    den: BigInt,
+    t_max: Option<Int>,
+    den: Int,
     class_of: Vec<u32>,
     /// Share of class `c`: `(cu[c] + cv[c] · x) / den`.
-    cu: Vec<BigInt>,
-    cv: Vec<BigInt>,
+    cu: Vec<Int>,
+    cv: Vec<Int>,
+    /// `n · den ·` (share of class `c` at `x_t`), kept up to date.
+    val: Vec<Int>,
     size: Vec<u32>,
     count: Vec<u32>,
     /// The class of voters with nothing left, once there is one.
     zero: Option<u32>,
+    /// The candidates not selected nor found unaffordable yet.
+    remaining: Vec<usize>,
+    winners: Vec<usize>,
+    /// The price of each candidate when it was last evaluated.
+    known: Vec<Option<Price>>,
 }
 
 /// An affordable project, evaluated at `t`.
@@ -63,8 +76,8 @@ struct Eval {
     /// The first `poor` classes pay their whole share.
     poor: usize,
     /// The `rich` others pay `(qa + qb · x) / (rich · den)` each.
-    qa: BigInt,
-    qb: BigInt,
+    qa: Int,
+    qb: Int,
     rich: u64,
     price: Price,
 }
@@ -75,23 +88,23 @@ struct Eval {
 /// of it later in the run (shares only shrink).
 #[derive(Clone)]
 struct Price {
-    qa: BigInt,
-    qb: BigInt,
+    qa: Int,
+    qb: Int,
     /// `rich · den · cost` (positive).
-    w: BigInt,
+    w: Int,
     /// `n · (qa + qb · x_t)`.
-    at: BigInt,
+    at: Int,
 }
 
 impl Run<'_> {
     /// `n · den ·` (share of class `c` at `x_t`).
-    fn value(&self, c: u32) -> BigInt {
+    fn value(&self, c: u32) -> Int {
         &self.cu[c as usize] * &self.n + &self.cv[c as usize] * &self.xn
     }
 
     /// Records that `a + b·x ≥ 0` (or `> 0` if `strict`), which holds at
     /// `x_t`, must keep holding: lowers `t_max` if `b < 0`.
-    fn keep(&mut self, a: BigInt, b: BigInt, strict: bool) {
+    fn keep(&mut self, a: Int, b: Int, strict: bool) {
         debug_assert!({
             let at = &a * &self.n + &b * &self.xn;
             if strict {
@@ -107,7 +120,7 @@ impl Run<'_> {
         let num = a * &self.n + &b * &self.budget;
         let den = -b * &self.unit_n;
         let limit = if strict {
-            (num - BigInt::one()).div_floor(&den)
+            (num - Int::ONE).div_floor(&den)
         } else {
             num.div_floor(&den)
         };
@@ -127,58 +140,52 @@ impl Run<'_> {
             }
             self.count[c as usize] += 1;
         }
-        let mut classes: Vec<(u32, u64, BigInt)> = Vec::with_capacity(touched.len());
-        let (mut su, mut sv) = (BigInt::zero(), BigInt::zero());
+        let mut classes: Vec<(u32, u64)> = Vec::with_capacity(touched.len());
+        let mut total = Int::ZERO;
         for c in touched {
             let m = u64::from(self.count[c as usize]);
             self.count[c as usize] = 0;
-            su += &self.cu[c as usize] * m;
-            sv += &self.cv[c as usize] * m;
-            classes.push((c, m, self.value(c)));
+            total += &self.val[c as usize] * m;
+            classes.push((c, m));
         }
-        let cost = BigInt::from(self.inst.projects[p].cost) * &self.den;
-        let a = su - &cost;
-        if (&a * &self.n + &sv * &self.xn).is_negative() {
-            self.keep(-a, -sv, true);
+        let cost = Int::from(self.inst.projects[p].cost) * &self.den;
+        let cost_n = &cost * &self.n;
+        if total < cost_n {
+            // Unaffordable; it must stay so: cost − Σ shares > 0.
+            let (mut su, mut sv) = (Int::ZERO, Int::ZERO);
+            for &(c, m) in &classes {
+                su += &self.cu[c as usize] * m;
+                sv += &self.cv[c as usize] * m;
+            }
+            self.keep(cost - su, -sv, true);
             return None;
         }
-        self.keep(a, sv, false);
-        classes.sort_by(|x, y| x.2.cmp(&y.2));
-        let cost_n = &cost * &self.n;
-        let (mut pu, mut pv, mut paid) = (BigInt::zero(), BigInt::zero(), BigInt::zero());
+        classes.sort_by(|x, y| self.val[x.0 as usize].cmp(&self.val[y.0 as usize]));
+        let (mut pu, mut pv, mut paid) = (Int::ZERO, Int::ZERO, Int::ZERO);
         let mut rich = self.supporters[p].len() as u64;
         let mut poor = 0;
-        for (c, m, val) in &classes {
+        for &(c, m) in &classes {
+            let val = &self.val[c as usize];
             if &cost_n - &paid <= val * rich {
                 break;
             }
-            pu += &self.cu[*c as usize] * *m;
-            pv += &self.cv[*c as usize] * *m;
-            paid += val * *m;
+            pu += &self.cu[c as usize] * m;
+            pv += &self.cv[c as usize] * m;
+            paid += val * m;
             rich -= m;
             poor += 1;
         }
         let qa = cost - pu;
         let qb = -pv;
-        // Poor classes: share < payment; rich ones: payment ≤ share.
-        for (i, (c, _, _)) in classes.iter().enumerate() {
-            let ku = &self.cu[*c as usize] * rich;
-            let kv = &self.cv[*c as usize] * rich;
-            if i < poor {
-                self.keep(&qa - ku, &qb - kv, true);
-            } else {
-                self.keep(ku - &qa, kv - &qb, false);
-            }
-        }
         let price = Price {
             at: &qa * &self.n + &qb * &self.xn,
-            w: &self.den * rich * self.inst.projects[p].cost,
+            w: &self.den * rich * &Int::from(self.inst.projects[p].cost),
             qa: qa.clone(),
             qb: qb.clone(),
         };
         Some(Eval {
             project: p,
-            classes: classes.into_iter().map(|(c, m, _)| (c, m)).collect(),
+            classes,
             poor,
             qa,
             qb,
@@ -187,15 +194,32 @@ impl Run<'_> {
         })
     }
 
+    /// Records that the selected project keeps its poor and rich
+    /// supporters (poor: share < payment; rich: payment ≤ share), on which
+    /// the affine form of the shares after its payment depends. (That it
+    /// stays affordable follows: the poor pay their shares, the rich the
+    /// payment, which adds up to its cost.)
+    fn keep_structure(&mut self, s: &Eval) {
+        for (i, &(c, _)) in s.classes.iter().enumerate() {
+            let ku = &self.cu[c as usize] * s.rich;
+            let kv = &self.cv[c as usize] * s.rich;
+            if i < s.poor {
+                self.keep(&s.qa - ku, &s.qb - kv, true);
+            } else {
+                self.keep(ku - &s.qa, kv - &s.qb, false);
+            }
+        }
+    }
+
     /// Charges the supporters of the selected project.
     fn pay(&mut self, s: &Eval) {
-        let rich = BigInt::from(s.rich);
+        let rich = Int::from(s.rich);
         let g = s.qa.gcd(&s.qb).gcd(&rich);
-        let f = &rich / &g;
-        let (pay_u, pay_v) = (&s.qa / &g, &s.qb / &g);
+        let f = rich.div_exact(&g);
+        let (pay_u, pay_v) = (s.qa.div_exact(&g), s.qb.div_exact(&g));
         if !f.is_one() {
             self.den *= &f;
-            for x in self.cu.iter_mut().chain(self.cv.iter_mut()) {
+            for x in self.cu.iter_mut().chain(&mut self.cv).chain(&mut self.val) {
                 *x *= &f;
             }
         }
@@ -209,8 +233,9 @@ impl Run<'_> {
                 let z = match self.zero {
                     Some(z) => z,
                     None => {
-                        self.cu.push(BigInt::zero());
-                        self.cv.push(BigInt::zero());
+                        self.cu.push(Int::ZERO);
+                        self.cv.push(Int::ZERO);
+                        self.val.push(Int::ZERO);
                         self.size.push(0);
                         self.count.push(0);
                         let z = self.cu.len() as u32 - 1;
@@ -230,10 +255,12 @@ impl Run<'_> {
             if m == self.size[c as usize] && Some(c) != self.zero {
                 self.cu[c as usize] = u;
                 self.cv[c as usize] = v;
+                self.val[c as usize] = self.value(c);
                 target[c as usize] = c;
             } else {
                 self.cu.push(u);
                 self.cv.push(v);
+                self.val.push(self.value(self.cu.len() as u32 - 1));
                 self.size.push(m);
                 self.size[c as usize] -= m;
                 self.count.push(0);
@@ -254,7 +281,7 @@ impl Price {
     }
 
     /// `a + b·x`, positive iff `self` is above `o` at `x`.
-    fn above(&self, o: &Price) -> (BigInt, BigInt) {
+    fn above(&self, o: &Price) -> (Int, Int) {
         (
             &self.qa * &o.w - &o.qa * &self.w,
             &self.qb * &o.w - &o.qb * &self.w,
@@ -262,68 +289,89 @@ impl Price {
     }
 }
 
-/// MES at increment `t`: the winners, and the largest increment up to
-/// which they stay the same (`None`: for every larger increment).
-fn run(
-    inst: &PbInstance,
-    candidates: &[usize],
-    supporters: &[Vec<u32>],
-    t: u64,
-) -> (Vec<usize>, Option<BigInt>) {
-    let n = inst.ballot_count();
-    let n_big = BigInt::from(n);
-    let unit_n = BigInt::from(inst.currency_unit()) * &n_big;
-    let budget = BigInt::from(inst.budget);
-    let mut r = Run {
-        inst,
-        supporters,
-        xn: &budget + &unit_n * t,
-        n: n_big,
-        unit_n,
-        budget,
-        t_max: None,
-        den: BigInt::one(),
-        class_of: vec![0; n],
-        cu: vec![BigInt::zero()],
-        cv: vec![BigInt::one()],
-        size: vec![n as u32],
-        count: vec![0],
-        zero: None,
-    };
-    let mut remaining = candidates.to_vec();
-    let mut winners = Vec::new();
-    // Lower bounds of the prices, from the last evaluation (initially
-    // 1 / supporters: everyone pays an equal part).
-    let mut known: Vec<Option<Price>> = vec![None; inst.projects.len()];
-    for &p in candidates {
-        let w = BigInt::from(supporters[p].len());
-        known[p] = Some(Price {
-            qa: BigInt::one(),
-            qb: BigInt::zero(),
-            at: r.n.clone(),
-            w,
-        });
+impl<'a> Run<'a> {
+    /// The state before the first round of MES, at increment 0.
+    fn start(inst: &'a PbInstance, candidates: &[usize], supporters: &'a [Vec<u32>]) -> Run<'a> {
+        let n = inst.ballot_count();
+        let n_big = Int::from(n);
+        let unit_n = Int::from(inst.currency_unit()) * &n_big;
+        let budget = Int::from(inst.budget);
+        let xn0 = budget.clone();
+        // Lower bounds of the prices, from the last evaluation (initially
+        // 1 / supporters: everyone pays an equal part).
+        let mut known: Vec<Option<Price>> = vec![None; inst.projects.len()];
+        for &p in candidates {
+            known[p] = Some(Price {
+                qa: Int::ONE,
+                qb: Int::ZERO,
+                at: n_big.clone(),
+                w: Int::from(supporters[p].len()),
+            });
+        }
+        Run {
+            inst,
+            supporters,
+            xn: xn0.clone(),
+            n: n_big,
+            unit_n,
+            budget,
+            t_max: None,
+            den: Int::ONE,
+            class_of: vec![0; n],
+            cu: vec![Int::ZERO],
+            cv: vec![Int::ONE],
+            val: vec![xn0],
+            size: vec![n as u32],
+            count: vec![0],
+            zero: None,
+            remaining: candidates.to_vec(),
+            winners: Vec::new(),
+            known,
+        }
     }
-    let price = |known: &[Option<Price>], p: usize| known[p].clone().expect("a candidate");
-    loop {
-        remaining.sort_by(|&a, &b| price(&known, a).cmp_at(&price(&known, b)));
+
+    /// Moves the run to increment `t`, which must be within the range
+    /// where every decision taken so far still holds.
+    fn set_increment(&mut self, t: u64) {
+        self.xn = &self.budget + &self.unit_n * t;
+        self.val = (0..self.cu.len() as u32).map(|c| self.value(c)).collect();
+        debug_assert!(self.t_max.as_ref().is_none_or(|m| *m >= Int::from(t)));
+        for p in self.known.iter_mut().flatten() {
+            p.at = &p.qa * &self.n + &p.qb * &self.xn;
+        }
+    }
+
+    /// One round of MES: selects the affordable project of lowest price
+    /// (ties by id) and charges its supporters; `false` if no project is
+    /// affordable any more.
+    fn round(&mut self) -> bool {
+        let known = &self.known;
+        self.remaining.sort_by(|&a, &b| {
+            let (pa, pb) = (known[a].as_ref(), known[b].as_ref());
+            pa.expect("a candidate").cmp_at(pb.expect("a candidate"))
+        });
         // As in pabutools: evaluate in order of the known lower bounds,
         // until a bound is above the best price found.
         let mut evals: Vec<Eval> = Vec::new();
         let mut best: Option<usize> = None;
         let mut gone = Vec::new();
         let mut skipped = Vec::new();
+        let remaining = std::mem::take(&mut self.remaining);
         for &p in &remaining {
             if let Some(b) = best
-                && price(&known, p).cmp_at(&evals[b].price) == Ordering::Greater
+                && self.known[p]
+                    .as_ref()
+                    .expect("a candidate")
+                    .cmp_at(&evals[b].price)
+                    == Ordering::Greater
             {
                 skipped.push(p);
                 continue;
             }
-            match r.eval(p) {
+            match self.eval(p) {
                 None => gone.push(p),
                 Some(e) => {
-                    known[p] = Some(e.price.clone());
+                    self.known[p] = Some(e.price.clone());
                     evals.push(e);
                     let i = evals.len() - 1;
                     let better = match best {
@@ -332,7 +380,7 @@ fn run(
                             evals[i]
                                 .price
                                 .cmp_at(&evals[b].price)
-                                .then_with(|| inst.id_order(p, evals[b].project))
+                                .then_with(|| self.inst.id_order(p, evals[b].project))
                                 == Ordering::Less
                         }
                     };
@@ -342,38 +390,73 @@ fn run(
                 }
             }
         }
-        remaining.retain(|p| !gone.contains(p));
+        self.remaining = remaining;
+        self.remaining.retain(|p| !gone.contains(p));
         let Some(best) = best else {
-            return (winners, r.t_max);
+            return false;
         };
         let s = evals.swap_remove(best);
         // Every other project stays at least as expensive (strictly where
         // its id would win a tie): evaluated ones by their price, skipped
         // ones by their lower bound.
-        let others = evals
-            .iter()
-            .map(|e| (e.project, e.price.clone()))
-            .chain(skipped.iter().map(|&p| (p, price(&known, p))))
-            .collect::<Vec<_>>();
-        for (p, pr) in others {
-            let (a, b) = pr.above(&s.price);
-            let strict = inst.id_order(p, s.project) == Ordering::Less;
-            r.keep(a, b, strict);
+        for e in &evals {
+            let (a, b) = e.price.above(&s.price);
+            let strict = self.inst.id_order(e.project, s.project) == Ordering::Less;
+            self.keep(a, b, strict);
         }
-        r.pay(&s);
-        winners.push(s.project);
-        remaining.retain(|&p| p != s.project);
+        for &p in &skipped {
+            let (a, b) = self.known[p].as_ref().expect("a candidate").above(&s.price);
+            let strict = self.inst.id_order(p, s.project) == Ordering::Less;
+            self.keep(a, b, strict);
+        }
+        self.keep_structure(&s);
+        self.pay(&s);
+        self.winners.push(s.project);
+        self.remaining.retain(|&p| p != s.project);
+        true
     }
 }
 
 /// pabutools' `voter_budget_increment=1` loop, jumping over increments
 /// that cannot change the outcome.
+///
+/// Each run also reuses the previous one: `rounds[k]` is the state before
+/// round `k`, valid up to its `t_max` (the decisions of the rounds before
+/// it); the run at the next increment starts from the last state still
+/// valid there instead of from the beginning.
 pub(super) fn add1(inst: &PbInstance, candidates: &[usize], supporters: &[Vec<u32>]) -> Outcome {
     let mut previous = Outcome::new(inst, Vec::new());
+    let mut rounds = vec![Run::start(inst, candidates, supporters)];
+    // Keeping a state costs a copy of it per round; it pays off when runs
+    // restart late (few voters, many runs). Stop keeping them once they
+    // have saved fewer rounds than half the states copied.
+    let (mut reuse, mut copied, mut saved) = (true, 0usize, 0usize);
     let mut t: u64 = 0;
     loop {
-        let (winners, t_max) = run(inst, candidates, supporters, t);
-        let mut out = Outcome::new(inst, winners);
+        while rounds
+            .last()
+            .and_then(|r| r.t_max.as_ref())
+            .is_some_and(|m| *m < Int::from(t))
+        {
+            rounds.pop();
+        }
+        saved += rounds.len() - 1;
+        if reuse && copied > 8 && saved * 2 < copied {
+            reuse = false;
+            rounds.truncate(1);
+        }
+        let mut r = rounds
+            .last()
+            .expect("the first round holds for every increment")
+            .clone();
+        r.set_increment(t);
+        while r.round() {
+            if reuse {
+                rounds.push(r.clone());
+                copied += 1;
+            }
+        }
+        let mut out = Outcome::new(inst, r.winners);
         out.increments = t;
         if out.total_cost > inst.budget {
             return previous;
@@ -383,10 +466,10 @@ pub(super) fn add1(inst: &PbInstance, candidates: &[usize], supporters: &[Vec<u3
         }
         // Not exhaustive, so some candidate is left out; with a large
         // enough share it becomes affordable, so the outcome must change.
-        let Some(t_max) = t_max else {
+        let Some(t_max) = r.t_max else {
             unreachable!("a non-exhaustive MES outcome changes as shares grow")
         };
-        let last = u64::try_from(t_max).unwrap_or(u64::MAX - 1);
+        let last = t_max.to_u64().unwrap_or(u64::MAX - 1);
         out.increments = last;
         previous = out;
         t = last + 1;
