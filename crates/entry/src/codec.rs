@@ -4,6 +4,7 @@
 //! | type      | bytes |
 //! |-----------|-------|
 //! | u8..u64   | fixed width, big-endian |
+//! | i32       | fixed width, big-endian two's complement |
 //! | bool      | `0x00` false, `0x01` true |
 //! | string    | u32 byte length + UTF-8, no control characters but `\n` |
 //! | optional  | `0x00` absent, or `0x01` + value |
@@ -85,6 +86,11 @@ impl Writer {
 
     /// Appends a big-endian u64.
     pub fn u64(&mut self, v: u64) {
+        self.put(&v.to_be_bytes());
+    }
+
+    /// Appends a big-endian two's-complement i32.
+    pub fn i32(&mut self, v: i32) {
         self.put(&v.to_be_bytes());
     }
 
@@ -287,6 +293,35 @@ impl<'a> Reader<'a> {
     /// Reads a big-endian u64.
     pub fn u64(&mut self, field: &'static str) -> Result<u64, DecodeError> {
         self.array(field).map(u64::from_be_bytes)
+    }
+
+    /// Reads a big-endian two's-complement i32.
+    pub fn i32(&mut self, field: &'static str) -> Result<i32, DecodeError> {
+        self.array(field).map(i32::from_be_bytes)
+    }
+
+    /// Reads a one-byte code of a field's table: `decode` maps the byte to
+    /// its value; a byte it does not know is `invalid_enum` at the byte's
+    /// offset, described with `expected` (e.g. `a poll method code (1
+    /// single, 2 approval, 3 ranked_schulze)`).
+    pub fn code<T>(
+        &mut self,
+        field: &'static str,
+        expected: &'static str,
+        decode: impl FnOnce(u8) -> Option<T>,
+    ) -> Result<T, DecodeError> {
+        let at = self.mark(field);
+        let byte = self.u8(field)?;
+        decode(byte).ok_or_else(|| {
+            Self::error_at(
+                at,
+                DecodeErrorKind::InvalidEnum {
+                    field,
+                    byte,
+                    expected,
+                },
+            )
+        })
     }
 
     /// Reads a bool: exactly `0x00` or `0x01`.
@@ -571,6 +606,33 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "offset 0: field l: list count 4294967295 exceeds remaining 1 byte"
+        );
+    }
+
+    #[test]
+    fn codes_outside_their_table_are_invalid_enum() {
+        let b = written(|w| {
+            w.i32(-2);
+            w.u8(3);
+        });
+        assert_eq!(b, [0xff, 0xff, 0xff, 0xfe, 3]);
+        let mut r = Reader::new(&b);
+        assert_eq!(r.i32("lat").unwrap(), -2);
+        let e = r
+            .code("method", "a method code (1 a, 2 b)", |c| {
+                (c <= 2).then_some(c)
+            })
+            .unwrap_err();
+        assert_eq!(e.code(), "invalid_enum");
+        assert_eq!(
+            e.to_string(),
+            "offset 4: field method: byte 0x03 is not a method code (1 a, 2 b)"
+        );
+        let mut r = Reader::new(&[2]);
+        assert_eq!(r.code("m", "x", |c| (c <= 2).then_some(c)).unwrap(), 2);
+        assert_eq!(
+            Reader::new(&[]).code("m", "x", Some).unwrap_err().code(),
+            "unexpected_end"
         );
     }
 

@@ -57,10 +57,17 @@ pub use actor::{Actor, PSEUDONYM_MAX_BYTES, PSEUDONYM_MIN_BYTES, StaffRole, Unkn
 pub use codec::{Reader, Writer, is_allowed_string_char};
 pub use error::{DecodeError, DecodeErrorKind, EncodeError, ValidationError};
 pub use kinds::jurisdiction::Jurisdiction;
+pub use kinds::pb::{
+    CostedProject, Location, MONEY_MAX, PB_PROJECTS_MAX, PbBallot, PbProjectProposed,
+    PbProjectReviewed, PbResult, PbRoundOpened, PbRule, PbVotingOpened, Verdict,
+};
 pub use kinds::petition::{
     CloseReason, ConsiderationScheduled, Decision, PetitionAcknowledged, PetitionAnswered,
     PetitionClosed, PetitionDelivered, PetitionFiled, PetitionOpened, PetitionRejected,
     PetitionRules, Signature, SignatureInvalidated, ThresholdReached,
+};
+pub use kinds::poll::{
+    POLL_OPTIONS_MAX, POLL_OPTIONS_MIN, PollBallot, PollClosed, PollMethod, PollOpened, PollOption,
 };
 pub use kinds::roll_version::RollVersion;
 pub use payload::{EntryKind, Payload};

@@ -12,11 +12,15 @@ use serde::{Deserialize, Serialize};
 use crate::codec::{Reader, Writer};
 use crate::error::{DecodeError, ValidationError};
 use crate::kinds::jurisdiction::Jurisdiction;
+use crate::kinds::pb::{
+    PbBallot, PbProjectProposed, PbProjectReviewed, PbResult, PbRoundOpened, PbVotingOpened,
+};
 use crate::kinds::petition::{
     ConsiderationScheduled, PetitionAcknowledged, PetitionAnswered, PetitionClosed,
     PetitionDelivered, PetitionFiled, PetitionOpened, PetitionRejected, PetitionRules, Signature,
     SignatureInvalidated, ThresholdReached,
 };
+use crate::kinds::poll::{PollBallot, PollClosed, PollOpened};
 use crate::kinds::roll_version::RollVersion;
 
 /// One payload type: its registry number, its name, and how its fields are
@@ -194,6 +198,24 @@ payload_kinds! {
     PetitionAnswered(PetitionAnswered) = "petition_answered",
     /// Kind 26: a petition closed for signatures.
     PetitionClosed(PetitionClosed) = "petition_closed",
+    /// Kind 32: an organiser opened a priority poll.
+    PollOpened(PollOpened) = "poll_opened",
+    /// Kind 33: a resident voted in a poll.
+    PollBallot(PollBallot) = "poll_ballot",
+    /// Kind 34: a poll closed; its tally is declared.
+    PollClosed(PollClosed) = "poll_closed",
+    /// Kind 48: an organiser opened a participatory-budgeting round.
+    PbRoundOpened(PbRoundOpened) = "pb_round_opened",
+    /// Kind 49: a resident proposed a project.
+    PbProjectProposed(PbProjectProposed) = "pb_project_proposed",
+    /// Kind 50: an organiser reviewed a project.
+    PbProjectReviewed(PbProjectReviewed) = "pb_project_reviewed",
+    /// Kind 51: voting opened, with the budget, rule and ballot fixed.
+    PbVotingOpened(PbVotingOpened) = "pb_voting_opened",
+    /// Kind 52: a resident voted in a round.
+    PbBallot(PbBallot) = "pb_ballot",
+    /// Kind 53: a round's result is declared.
+    PbResult(PbResult) = "pb_result",
     /// Kind 64: a new version of a jurisdiction's electoral roll.
     RollVersion(RollVersion) = "roll_version",
 }
@@ -217,7 +239,10 @@ mod tests {
         let kinds: Vec<u16> = Payload::KINDS.iter().map(|&(k, _)| k).collect();
         assert_eq!(
             kinds,
-            [1, 2, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 64]
+            [
+                1, 2, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 32, 33, 34, 48, 49, 50, 51, 52,
+                53, 64
+            ]
         );
         assert_eq!(Payload::name_of_kind(64), Some("roll_version"));
         assert_eq!(Payload::name_of_kind(1), Some("jurisdiction"));

@@ -112,6 +112,17 @@ pub fn pseudonym(field: &str, value: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// A list of `min..=max` items.
+pub fn count(field: &str, n: usize, min: usize, max: usize) -> Result<(), ValidationError> {
+    if !(min..=max).contains(&n) {
+        return Err(ValidationError::new(
+            field,
+            format!("must have {min}..={max} items, got {n}"),
+        ));
+    }
+    Ok(())
+}
+
 /// `min <= value <= max`.
 pub fn range(field: &str, value: u64, min: u64, max: u64) -> Result<(), ValidationError> {
     if value < min {

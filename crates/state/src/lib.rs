@@ -6,22 +6,29 @@
 //! crossing signature). The server's sequencer calls them inside each batch,
 //! so nothing that breaks a rule is ever appended; the verifier replays them
 //! over the whole log, so a log that breaks one fails the audit. Rules are
-//! written once, here, and documented in `specs/petitions.md`.
+//! written once, here, and documented in `specs/petitions.md`,
+//! `specs/polls.md` and `specs/pb-rounds.md`. Poll and PB results are
+//! recounted with `veche-tally`: a declared tally, winner set or spend that
+//! differs from the recount is refused (and fails the audit).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod pb;
 mod petition;
+mod poll;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use veche_entry::{Entry, Jurisdictions, Payload, PetitionRules, Rolls};
 
+pub use pb::{PbCount, PbDeclared, PbPhase, PbProject, Review, Round, Voting, pb_ballot_action};
 pub use petition::{
     Acknowledgement, Answer, Closing, DeadlineStatus, Delivery, Invalidation, Opening, Petition,
     PetitionStatus, Rejection, Scheduling, Threshold,
 };
+pub use poll::{Poll, PollClosing, PollStatus, poll_ballot_action};
 
 /// Petition windows and legislature deadlines before a jurisdiction sets
 /// its own (`petition_rules`): open 6 months; acknowledge within 3 days and
@@ -103,6 +110,10 @@ pub struct State {
     pub rolls: Rolls,
     rules: BTreeMap<String, RulesInForce>,
     petitions: BTreeMap<u64, Petition>,
+    polls: BTreeMap<u64, Poll>,
+    rounds: BTreeMap<u64, Round>,
+    /// PB project id → its round.
+    project_rounds: HashMap<u64, u64>,
     /// Set by a signature that crossed its petition's threshold: the log
     /// owes the `threshold_reached` entry next.
     owed: Option<Entry>,
@@ -140,6 +151,36 @@ impl State {
     /// Every petition, by id.
     pub fn petitions(&self) -> impl DoubleEndedIterator<Item = &Petition> {
         self.petitions.values()
+    }
+
+    /// The poll with id `id`.
+    pub fn poll(&self, id: u64) -> Option<&Poll> {
+        self.polls.get(&id)
+    }
+
+    /// Every poll, by id.
+    pub fn polls(&self) -> impl DoubleEndedIterator<Item = &Poll> {
+        self.polls.values()
+    }
+
+    /// The participatory-budgeting round with id `id`.
+    pub fn round(&self, id: u64) -> Option<&Round> {
+        self.rounds.get(&id)
+    }
+
+    /// Every participatory-budgeting round, by id.
+    pub fn rounds(&self) -> impl DoubleEndedIterator<Item = &Round> {
+        self.rounds.values()
+    }
+
+    /// The round a PB project (by id) was proposed for.
+    pub fn round_of_project(&self, project: u64) -> Option<&Round> {
+        self.rounds.get(self.project_rounds.get(&project)?)
+    }
+
+    /// The PB project with id `id`.
+    pub fn project(&self, id: u64) -> Option<&PbProject> {
+        self.round_of_project(id)?.projects.get(&id)
     }
 
     /// The entry the log owes right now, if any: the `threshold_reached`
@@ -185,6 +226,15 @@ impl State {
                     self.size, t.petition, t.signature
                 ),
             )),
+            p @ (Payload::PollOpened(_) | Payload::PollBallot(_) | Payload::PollClosed(_)) => {
+                poll::check(self, entry.timestamp_ms, p)
+            }
+            p @ (Payload::PbRoundOpened(_)
+            | Payload::PbProjectProposed(_)
+            | Payload::PbProjectReviewed(_)
+            | Payload::PbVotingOpened(_)
+            | Payload::PbBallot(_)
+            | Payload::PbResult(_)) => pb::check(self, entry.timestamp_ms, p),
             p => petition::check(self, entry.timestamp_ms, p),
         }
     }
@@ -218,6 +268,15 @@ impl State {
                     },
                 );
             }
+            p @ (Payload::PollOpened(_) | Payload::PollBallot(_) | Payload::PollClosed(_)) => {
+                poll::apply(self, index, entry.timestamp_ms, p)
+            }
+            p @ (Payload::PbRoundOpened(_)
+            | Payload::PbProjectProposed(_)
+            | Payload::PbProjectReviewed(_)
+            | Payload::PbVotingOpened(_)
+            | Payload::PbBallot(_)
+            | Payload::PbResult(_)) => pb::apply(self, index, entry.timestamp_ms, p),
             p => {
                 if let Some(owed) = petition::apply(self, index, entry.timestamp_ms, p) {
                     self.owed = Some(owed);
@@ -237,6 +296,22 @@ impl State {
     pub(crate) fn petitions_mut(&mut self) -> &mut BTreeMap<u64, Petition> {
         &mut self.petitions
     }
+
+    pub(crate) fn polls_mut(&mut self) -> &mut BTreeMap<u64, Poll> {
+        &mut self.polls
+    }
+
+    pub(crate) fn rounds_mut(&mut self) -> &mut BTreeMap<u64, Round> {
+        &mut self.rounds
+    }
+
+    pub(crate) fn project_rounds(&self) -> &HashMap<u64, u64> {
+        &self.project_rounds
+    }
+
+    pub(crate) fn project_rounds_mut(&mut self) -> &mut HashMap<u64, u64> {
+        &mut self.project_rounds
+    }
 }
 
 pub(crate) fn unknown_jurisdiction(id: &str) -> Violation {
@@ -246,6 +321,10 @@ pub(crate) fn unknown_jurisdiction(id: &str) -> Violation {
     )
 }
 
+#[cfg(test)]
+mod pb_tests;
+#[cfg(test)]
+mod poll_tests;
 #[cfg(test)]
 mod tests;
 

@@ -369,7 +369,11 @@ fn get(state: &State, id: u64) -> Result<&Petition, Violation> {
     })
 }
 
-fn staff(actor: &Actor, allowed: &[veche_entry::StaffRole], what: &str) -> Result<(), Violation> {
+pub(crate) fn staff(
+    actor: &Actor,
+    allowed: &[veche_entry::StaffRole],
+    what: &str,
+) -> Result<(), Violation> {
     if actor.role == veche_entry::StaffRole::Admin || allowed.contains(&actor.role) {
         Ok(())
     } else {

@@ -10,7 +10,7 @@
 //! document (`specs/petitions.md`), which anyone can check against the text
 //! the service publishes. Whether an entry may follow the entries before it
 //! (states, windows, nullifier uniqueness, the threshold rule) is decided by
-//! the `veche-petition` crate's fold, not here: this module fixes the bytes
+//! the `veche-state` crate's fold, not here: this module fixes the bytes
 //! and the per-field rules.
 
 use serde::{Deserialize, Serialize};
@@ -538,18 +538,13 @@ impl EntryKind for PetitionAnswered {
     }
 
     fn decode_payload(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let petition = r.u64("petition")?;
-        let at = r.offset();
-        let code = r.u8("decision")?;
-        let decision = Decision::from_code(code).ok_or_else(|| {
-            r.invalid(
-                ValidationError::new("decision", format!("unknown decision code {code}")),
-                at,
-            )
-        })?;
         Ok(Self {
-            petition,
-            decision,
+            petition: r.u64("petition")?,
+            decision: r.code(
+                "decision",
+                "a decision code (1 solved, 2 deadline_set, 3 refused)",
+                Decision::from_code,
+            )?,
             deadline: r.option("deadline", |r| r.date("deadline"))?,
             text: r.string("text")?,
             document: r.option("document", |r| r.bytes32("document"))?,
@@ -632,18 +627,13 @@ impl EntryKind for PetitionClosed {
     }
 
     fn decode_payload(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let petition = r.u64("petition")?;
-        let at = r.offset();
-        let code = r.u8("reason")?;
-        let reason = CloseReason::from_code(code).ok_or_else(|| {
-            r.invalid(
-                ValidationError::new("reason", format!("unknown close reason code {code}")),
-                at,
-            )
-        })?;
         Ok(Self {
-            petition,
-            reason,
+            petition: r.u64("petition")?,
+            reason: r.code(
+                "reason",
+                "a close reason code (1 expired, 2 withdrawn)",
+                CloseReason::from_code,
+            )?,
             valid_signatures: r.u64("valid_signatures")?,
         })
     }
