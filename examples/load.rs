@@ -12,12 +12,21 @@
 //! signing exchange, plus a baseline in the same run: `GET /api/v1/log`
 //! round trips per second on the same connections (the HTTP floor).
 //!
+//! It also reports where the CPU went during the signing phase: the
+//! server's and its own user+system time (from `/proc`), and how much of
+//! its own went into the client-side ES256 assertions — on a small machine
+//! the load tool shares the cores with the server.
+//!
 //! ```text
-//! cargo run --release --example load -- --signers 200 --petitions 25 --concurrency 32
-//! cargo run --release --example load -- --database-url postgres://postgres@127.0.0.1:5432/load ...
+//! cargo build --release --example load --bin veche
+//! target/release/examples/load --signers 100 --petitions 20 --concurrency 128
+//! target/release/examples/load --database-url postgres://postgres@127.0.0.1:5432/load ...
+//! target/release/examples/load --veche /tmp/veche-baseline ...   # another server build
 //! ```
 //! `--rate N` paces the clients at N signatures/s in total (for latency at a
-//! given load, e.g. half the sustained rate).
+//! given load, e.g. half the sustained rate). With PostgreSQL, use a fresh
+//! (or emptied) database for each run: the tool declares its jurisdiction
+//! anew.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -232,6 +241,21 @@ fn staff(a: &ureq::Agent, url: &str, admin: &mut Client, role: &str) -> Client {
     c
 }
 
+/// User + system CPU time of a process so far, from `/proc/<pid>/stat`.
+fn cpu_time(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the
+    // 12th and 13th of them, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let ticks: u64 = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -363,6 +387,9 @@ fn main() {
         signers.into_iter().map(Mutex::new).collect();
     let next = AtomicUsize::new(0);
     let latencies = Arc::new(Mutex::new(Vec::with_capacity(total)));
+    let signing_ns = std::sync::atomic::AtomicU64::new(0);
+    let server_pid = server.child.id().to_string();
+    let (server_cpu0, own_cpu0) = (cpu_time(&server_pid), cpu_time("self"));
     let t = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..args.concurrency {
@@ -386,7 +413,9 @@ fn main() {
                     let started = Instant::now();
                     let (s, opts) = c.call(&a, &url, "POST", &format!("/api/v1/petitions/{petition}/signatures/options"), None);
                     assert_eq!(s, 200, "{opts}");
+                    let s0 = Instant::now();
                     let assertion = key.assert(&url, &opts["publicKey"]).unwrap();
+                    signing_ns.fetch_add(s0.elapsed().as_nanos() as u64, Ordering::Relaxed);
                     let fin = json!({"ceremony": opts["ceremony"], "credential": serde_json::from_str::<Value>(&assertion).unwrap()});
                     let (s, v) = c.call(&a, &url, "POST", &format!("/api/v1/petitions/{petition}/signatures"), Some(&fin));
                     assert_eq!(s, 201, "{v}");
@@ -397,6 +426,9 @@ fn main() {
         }
     });
     let elapsed = t.elapsed();
+    let server_cpu = cpu_time(&server_pid).saturating_sub(server_cpu0);
+    let own_cpu = cpu_time("self").saturating_sub(own_cpu0);
+    let signing = Duration::from_nanos(signing_ns.load(Ordering::Relaxed));
     let mut l = latencies.lock().unwrap().clone();
     l.sort();
     let rate = total as f64 / elapsed.as_secs_f64();
@@ -406,6 +438,19 @@ fn main() {
         percentile(&l, 0.50),
         percentile(&l, 0.99),
         l.last().copied().unwrap_or_default()
+    );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let per_sig = |d: Duration| d.as_secs_f64() * 1e6 / total as f64;
+    println!(
+        "cpu during signing ({cores} cores, {:.2} s): server {:.2} s ({:.0} µs/signature), load tool {:.2} s ({:.0} µs/signature, of which client assertions ≈{:.0} µs wall); idle {:.0}%",
+        elapsed.as_secs_f64(),
+        server_cpu.as_secs_f64(),
+        per_sig(server_cpu),
+        own_cpu.as_secs_f64(),
+        per_sig(own_cpu),
+        per_sig(signing),
+        (100.0 * (1.0 - (server_cpu + own_cpu).as_secs_f64() / (elapsed.as_secs_f64() * cores)))
+            .max(0.0)
     );
     drop(server);
 }

@@ -110,17 +110,18 @@ pub(crate) async fn store_raw_ceremony(
 ) -> Result<Json<CeremonyStarted>, Problem> {
     let id = random_token(18);
     state
-        .store
-        .put_ceremony(
-            &id,
-            &Ceremony {
+        .ceremonies
+        .put(
+            id.clone(),
+            Ceremony {
                 kind: kind.into(),
                 state: bytes,
                 context: context.to_string(),
                 expires_ms,
             },
+            now(),
         )
-        .await?;
+        .map_err(|full| Problem::unavailable(format!("{full}; retry shortly.")))?;
     Ok(Json(CeremonyStarted {
         ceremony: id,
         public_key: options,
@@ -144,7 +145,7 @@ pub(crate) async fn take_raw_ceremony(
     id: &str,
     kind: &str,
 ) -> Result<(Vec<u8>, Value), Problem> {
-    let c = state.store.take_ceremony(id).await?.ok_or_else(|| {
+    let c = state.ceremonies.take(id).ok_or_else(|| {
         Problem::new(
             StatusCode::CONFLICT,
             "ceremony-unknown",
@@ -565,25 +566,43 @@ pub(crate) async fn verify_account_action(
     challenge: &ActionChallenge,
     credential: &Value,
 ) -> Result<veche_passkey::VerifiedAction, Problem> {
+    let verified = verify_account_assertion(state, me, challenge, credential).await?;
+    if !state
+        .store
+        .record_credential_use(
+            &verified.credential_id,
+            u64::from(verified.new_sign_count),
+            now(),
+        )
+        .await?
+    {
+        return Err(replayed());
+    }
+    Ok(verified)
+}
+
+/// Verifies an action assertion by one of the signed-in account's passkeys
+/// against the stored counter, without recording the use: the caller
+/// commits the use with what the assertion authorises (a signature's
+/// counter moves in the sequencer's batch, which checks the counter again
+/// under its lock — `veche_store::WithEntries`).
+pub(crate) async fn verify_account_assertion(
+    state: &AppState,
+    me: &SignedIn,
+    challenge: &ActionChallenge,
+    credential: &Value,
+) -> Result<veche_passkey::VerifiedAction, Problem> {
     let used_id = response_credential_id(credential)?;
     let used = stored_credential(state, &used_id)
         .await?
         .filter(|c| c.user_handle.as_slice() == me.account.id.as_slice())
         .ok_or_else(|| passkey_problem(PasskeyError::UnknownCredential))?;
     let handle = used.user_handle;
-    let verified = state
+    state
         .identity
         .rp
         .verify_action(challenge, &credential.to_string(), &used, &handle)
-        .map_err(passkey_problem)?;
-    if !state
-        .store
-        .record_credential_use(&used.id, u64::from(verified.new_sign_count), now())
-        .await?
-    {
-        return Err(replayed());
-    }
-    Ok(verified)
+        .map_err(passkey_problem)
 }
 
 pub(crate) fn replayed() -> Problem {

@@ -125,6 +125,8 @@ described in `specs/log.md`, not here. Every error is an RFC 9457 problem \
         crate::petitions::schedule,
         crate::petitions::answer,
         crate::petitions::withdraw,
+        crate::petitions::petition_rules,
+        crate::petitions::set_petition_rules,
         crate::petitions::upload_attachment,
         crate::petitions::attachment,
         crate::petitions::eligibility_export,
@@ -162,6 +164,8 @@ described in `specs/log.md`, not here. Every error is an RFC 9457 problem \
         crate::petitions::ScheduleRequest,
         crate::petitions::AnswerRequest,
         crate::petitions::PetitionView,
+        crate::petitions::PetitionRulesRequest,
+        crate::petitions::PetitionRulesView,
     )),
     modifiers(&ProblemDoc, &SecuritySchemes),
     tags(

@@ -15,24 +15,29 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use veche_entry::{
     Actor, CloseReason, ConsiderationScheduled, Date, Decision, Entry, PetitionAcknowledged,
-    PetitionAnswered, PetitionClosed, PetitionFiled, PetitionOpened, PetitionRejected, Signature,
-    SignatureInvalidated, StaffRole, add_months_ms, format_timestamp_ms, validate,
+    PetitionAnswered, PetitionClosed, PetitionFiled, PetitionOpened, PetitionRejected,
+    PetitionRules, Signature, SignatureInvalidated, StaffRole, add_months_ms, format_timestamp_ms,
+    validate,
 };
 use veche_passkey::ActionChallenge;
-use veche_state::{Petition, PetitionStatus, Violation, signature_action, threshold_signatures};
+use veche_state::{
+    Petition, PetitionStatus, RulesInForce, Violation, signature_action, threshold_signatures,
+};
+use veche_store::identity::CredentialUse;
 use veche_store::petitions::{PetitionContent, SignatureEvidence};
 use veche_store::sequencer::Appended;
-use veche_store::{AppendError, Clock, SystemClock};
+use veche_store::{AppendError, Clock, PublishedCheckpoint, SystemClock, WithEntries, publish};
 
 use crate::identity_api::{
-    CeremonyStarted, FinishRequest, ctx_str, json_body, store_raw_ceremony, stored_credential,
-    take_raw_ceremony, verify_account_action,
+    CeremonyStarted, FinishRequest, ctx_str, json_body, passkey_problem, replayed,
+    store_raw_ceremony, stored_credential, take_raw_ceremony, verify_account_assertion,
 };
-use crate::log_api::{Receipt, build_receipt};
+use crate::log_api::{RECEIPT_FORMAT, Receipt, build_receipt};
 use crate::problem::Problem;
 use crate::server::AppState;
 use crate::session::SignedIn;
@@ -160,6 +165,21 @@ fn field_problem(e: veche_entry::ValidationError) -> Problem {
 fn petition_path(id: Result<Path<u64>, PathRejection>) -> Result<u64, Problem> {
     id.map(|Path(id)| id)
         .map_err(|e| Problem::bad_request("invalid-path", e.body_text()))
+}
+
+/// Runs `f` on one petition under the shared state's read lock, without
+/// copying it (a petition holds every signer's nullifier, so a copy costs
+/// O(signatures); the signing path must not pay that per signature).
+fn with_petition<T>(
+    state: &AppState,
+    id: u64,
+    f: impl FnOnce(&Petition) -> Result<T, Problem>,
+) -> Result<T, Problem> {
+    let st = state.log.state().read().unwrap_or_else(|p| p.into_inner());
+    let p = st
+        .petition(id)
+        .ok_or_else(|| Problem::not_found(format!("There is no petition {id}.")))?;
+    f(p)
 }
 
 /// A snapshot of one petition from the shared state.
@@ -546,10 +566,12 @@ pub async fn sign_options(
     let id = petition_path(id)?;
     let (jurisdiction, record) = citizen(&me)?;
     state.limits.action(&me.account.id)?;
-    let p = petition_snapshot(&state, id)?;
-    check_can_sign(&state, &p, jurisdiction, record)?;
+    let content = with_petition(&state, id, |p| {
+        check_can_sign(&state, p, jurisdiction, record)?;
+        Ok(p.content)
+    })?;
     let nonce = ActionChallenge::random_nonce();
-    let challenge = ActionChallenge::new(&signature_action(id, &p.content), nonce);
+    let challenge = ActionChallenge::new(&signature_action(id, &content), nonce);
     let allow: Vec<Vec<u8>> = state
         .store
         .credentials_of(&me.account.id)
@@ -650,38 +672,62 @@ pub async fn sign(
         .ok()
         .and_then(|n| n.try_into().ok())
         .ok_or_else(|| Problem::internal("bad nonce"))?;
-    let p = petition_snapshot(&state, id)?;
-    check_can_sign(&state, &p, jurisdiction, record)?;
-    let challenge = ActionChallenge::new(&signature_action(id, &p.content), nonce);
-    let verified = verify_account_action(&state, &me, &challenge, &req.credential).await?;
+    let content = with_petition(&state, id, |p| {
+        check_can_sign(&state, p, jurisdiction, record)?;
+        Ok(p.content)
+    })?;
+    let challenge = ActionChallenge::new(&signature_action(id, &content), nonce);
+    let verified = verify_account_assertion(&state, &me, &challenge, &req.credential).await?;
     let commitment = verified.evidence.commitment();
-    state
-        .store
-        .put_signature_evidence(
-            &SignatureEvidence {
-                commitment,
-                petition: id,
-                nonce,
-                credential_id: verified.credential_id.clone(),
-                evidence: verified.evidence.encode(),
-            },
-            now(),
-        )
-        .await?;
+    let at = now();
     let entry = Entry::new(
-        now(),
+        at,
         Signature {
             petition: id,
             nullifier: state.nullifiers.signature(id, jurisdiction, record),
             assertion: commitment,
         },
-    );
-    let appended = submit(&state, vec![entry], true).await?;
+    )
+    .encode()
+    .map_err(|err| Problem::unprocessable("invalid-entry", err.to_string()))?;
+    // The counter, the evidence and the entry commit together in the
+    // sequencer's batch (one fsync for the batch, none per signature); the
+    // sequencer re-checks the counter under the batch's lock.
+    let with = WithEntries {
+        credential_use: Some(CredentialUse {
+            credential_id: verified.credential_id.clone(),
+            sign_count: u64::from(verified.new_sign_count),
+            at_ms: at,
+        }),
+        evidence: Some(SignatureEvidence {
+            commitment,
+            petition: id,
+            nonce,
+            credential_id: verified.credential_id.clone(),
+            evidence: verified.evidence.encode(),
+            created_ms: at,
+        }),
+    };
+    let appended = state
+        .log
+        .submit_with(vec![entry.clone()], true, with)
+        .await
+        .map_err(|e| match e {
+            AppendError::Rejected(v) if v.code == "sign-count-not-increasing" => replayed(),
+            AppendError::Rejected(v) if v.code == "credential-revoked" => {
+                passkey_problem(veche_passkey::PasskeyError::UnknownCredential)
+            }
+            AppendError::Rejected(v) => violation_problem(v),
+            other => Problem::from(other),
+        })?;
     if !appended.follow_ups.is_empty() {
         state.webhooks.wake();
     }
-    let valid = petition_snapshot(&state, id)?.valid_signatures;
-    let receipt = build_receipt(&state, appended.first, Duration::from_secs(5)).await?;
+    let valid = with_petition(&state, id, |p| Ok(p.valid_signatures))?;
+    let receipt = match &appended.checkpoint {
+        Some(cp) => fresh_receipt(&state, appended.first, &entry, cp).await?,
+        None => build_receipt(&state, appended.first, Duration::from_secs(5)).await?,
+    };
     Ok((
         StatusCode::CREATED,
         Json(Appended201 {
@@ -693,6 +739,30 @@ pub async fn sign(
         }),
     )
         .into_response())
+}
+
+/// The receipt of an entry this request just appended, against the
+/// checkpoint signed with its batch: the entry and the checkpoint are at
+/// hand and the proof's tiles are the ones the batch wrote, so nothing is
+/// read back from the database (`log_api::build_receipt` is the general
+/// path, for any entry).
+async fn fresh_receipt(
+    state: &AppState,
+    index: u64,
+    entry: &[u8],
+    checkpoint: &PublishedCheckpoint,
+) -> Result<Receipt, Problem> {
+    let proof = publish::fresh_inclusion_proof(&state.store, index, checkpoint.size).await?;
+    Ok(Receipt {
+        format: RECEIPT_FORMAT.into(),
+        origin: state.origin.to_string(),
+        index,
+        leaf_hash: veche_log::leaf_hash(entry).to_base64(),
+        entry: base64::engine::general_purpose::STANDARD.encode(entry),
+        tree_size: checkpoint.size,
+        inclusion_proof: proof.iter().map(|h| h.to_base64()).collect(),
+        checkpoint: checkpoint.note.clone(),
+    })
 }
 
 /// `POST /api/v1/petitions/{id}/signatures/{index}/invalidation` body.
@@ -927,6 +997,139 @@ pub async fn answer(
     entry.validate().map_err(field_problem)?;
     let appended = submit(&state, vec![entry], true).await?;
     appended_response(&state, id, appended).await
+}
+
+/// `PUT /api/v1/jurisdictions/{id}/petition-rules` body: the periods of a
+/// jurisdiction's petitions. They bind petitions opened (closing date) or
+/// reaching the threshold (deadlines) after the rules' entry; earlier ones
+/// keep the periods fixed in their own entries.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PetitionRulesRequest {
+    /// Calendar months a petition stays open for signatures, 1..=24.
+    pub open_months: u8,
+    /// Days the legislature has to acknowledge a delivered petition, 1..=365.
+    pub acknowledge_days: u16,
+    /// Days the legislature has to publish its decision, 1..=730.
+    pub answer_days: u16,
+}
+
+/// The petition rules in force in a jurisdiction.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PetitionRulesView {
+    /// The jurisdiction.
+    pub jurisdiction: String,
+    /// Calendar months a petition stays open for signatures.
+    pub open_months: u8,
+    /// Days the legislature has to acknowledge a delivered petition.
+    pub acknowledge_days: u16,
+    /// Days the legislature has to publish its decision.
+    pub answer_days: u16,
+    /// Log index of the `petition_rules` entry in force; `null` while the
+    /// defaults (6 months, 3 days, 30 days) apply.
+    pub index: Option<u64>,
+    /// The receipt of the entry just written (only in a `PUT`'s answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Receipt>,
+}
+
+fn rules_view(jurisdiction: &str, r: RulesInForce, receipt: Option<Receipt>) -> PetitionRulesView {
+    PetitionRulesView {
+        jurisdiction: jurisdiction.to_string(),
+        open_months: r.open_months,
+        acknowledge_days: r.acknowledge_days,
+        answer_days: r.answer_days,
+        index: r.index,
+        receipt,
+    }
+}
+
+fn declared_jurisdiction(
+    state: &AppState,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<(String, RulesInForce), Problem> {
+    let Path(id) = id.map_err(|e| Problem::bad_request("invalid-path", e.body_text()))?;
+    let st = state.log.state().read().unwrap_or_else(|e| e.into_inner());
+    if st.jurisdictions.get(&id).is_none() {
+        return Err(Problem::not_found(format!(
+            "No jurisdiction {id:?} is declared."
+        )));
+    }
+    let rules = st.rules(&id);
+    Ok((id, rules))
+}
+
+/// `GET /api/v1/jurisdictions/{id}/petition-rules`: the periods in force.
+#[utoipa::path(
+    get,
+    path = "/api/v1/jurisdictions/{id}/petition-rules",
+    tag = "petitions",
+    summary = "The petition periods in force in a jurisdiction",
+    params(("id" = String, Path, description = "The jurisdiction")),
+    responses(
+        (status = 200, description = "The rules in force", body = PetitionRulesView),
+        (status = 404, description = "No such jurisdiction (`/problems/not-found`)"),
+    )
+)]
+pub async fn petition_rules(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, Problem> {
+    let (id, rules) = declared_jurisdiction(&state, id)?;
+    Ok(Json(rules_view(&id, rules, None)).into_response())
+}
+
+/// `PUT /api/v1/jurisdictions/{id}/petition-rules`: a registrar of the
+/// jurisdiction (or an administrator) sets its petition periods; the
+/// change is a `petition_rules` entry in the log.
+#[utoipa::path(
+    put,
+    path = "/api/v1/jurisdictions/{id}/petition-rules",
+    tag = "petitions",
+    summary = "Set a jurisdiction's petition periods (registrar or administrator)",
+    params(("id" = String, Path, description = "The jurisdiction")),
+    request_body = PetitionRulesRequest,
+    security(("session_cookie" = [], "csrf_token" = [])),
+    responses(
+        (status = 201, description = "The rules now in force, with the entry's receipt", body = PetitionRulesView),
+        (status = 400, description = "The path or body is malformed (`/problems/invalid-path`, `/problems/invalid-json`)"),
+        (status = 401, description = "No live session (`/problems/unauthorized`)"),
+        (status = 403, description = "Not a registrar of this jurisdiction nor an administrator (`/problems/forbidden`)"),
+        (status = 404, description = "No such jurisdiction (`/problems/not-found`)"),
+        (status = 422, description = "A period is out of range (`/problems/invalid-field`)"),
+    )
+)]
+pub async fn set_petition_rules(
+    State(state): State<AppState>,
+    me: SignedIn,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Json<PetitionRulesRequest>, JsonRejection>,
+) -> Result<Response, Problem> {
+    let (id, _) = declared_jurisdiction(&state, id)?;
+    let actor = actor(&me, StaffRole::Registrar, &id)?;
+    let req = json_body(body)?;
+    let entry = Entry::new(
+        now(),
+        PetitionRules {
+            jurisdiction: id.clone(),
+            open_months: req.open_months,
+            acknowledge_days: req.acknowledge_days,
+            answer_days: req.answer_days,
+            actor,
+        },
+    );
+    entry.validate().map_err(field_problem)?;
+    let appended = submit(&state, vec![entry], true).await?;
+    let receipt = build_receipt(&state, appended.first, Duration::from_secs(5)).await?;
+    let rules = {
+        let st = state.log.state().read().unwrap_or_else(|e| e.into_inner());
+        st.rules(&id)
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(rules_view(&id, rules, Some(receipt))),
+    )
+        .into_response())
 }
 
 /// `POST /api/v1/petitions/{id}/withdrawal`: the author withdraws the

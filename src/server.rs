@@ -34,6 +34,9 @@ pub struct AppState {
     pub session_ttl: Duration,
     pub nullifiers: petitions::NullifierKey,
     pub webhooks: crate::webhook::Webhooks,
+    /// Passkey ceremonies in flight (in memory: one node; see
+    /// specs/architecture.md).
+    pub ceremonies: veche_store::ceremonies::Ceremonies,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -107,6 +110,10 @@ pub fn router(state: AppState) -> Router {
             put(crate::webhook::put_endpoint)
                 .get(crate::webhook::get_endpoint)
                 .delete(crate::webhook::delete_endpoint),
+        )
+        .route(
+            "/api/v1/jurisdictions/{id}/petition-rules",
+            get(petitions::petition_rules).put(petitions::set_petition_rules),
         )
         .route("/api/v1/webhook/key", get(crate::webhook::key))
         .route(
@@ -204,6 +211,16 @@ async fn method_not_allowed() -> Problem {
 /// Starts the log and the server; returns when a shutdown signal arrives
 /// and the current batch is committed.
 pub async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<()> {
+    serve_with(storage, args, None).await
+}
+
+/// As [`serve`], and sends the public URL and the bound address on `ready`
+/// once requests will be answered (`--demo` seeds the server through it).
+pub async fn serve_with(
+    storage: &StorageArgs,
+    args: &ServeArgs,
+    ready: Option<tokio::sync::oneshot::Sender<(String, std::net::SocketAddr)>>,
+) -> Result<()> {
     let store = storage.open_store().await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -245,6 +262,7 @@ pub async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<()> {
         session_ttl: args.session_ttl,
         nullifiers: petitions::NullifierKey::new(crate::config::nullifier_key(&storage.data_dir)?),
         webhooks: crate::webhook::Webhooks::load_or_create(&storage.data_dir)?,
+        ceremonies: veche_store::ceremonies::Ceremonies::new(CEREMONIES_IN_FLIGHT),
     };
     spawn_housekeeping(state.clone());
     petitions::spawn_closer(state.clone());
@@ -254,6 +272,9 @@ pub async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<()> {
     println!("log verifier key: {vkey}");
     println!("storage: {}", store.backend_name());
     tracing::info!(%public_url, %origin, "listening");
+    if let Some(ready) = ready {
+        let _ = ready.send((public_url.clone(), listener.local_addr()?));
+    }
 
     let (handle, sequencer_task) = log;
     axum::serve(
@@ -285,6 +306,10 @@ async fn start_sequencer(
     Ok(seq.spawn())
 }
 
+/// Most passkey ceremonies held at once (each well under 2 KiB; a ceremony
+/// lives two minutes at most, and starting one is rate-limited).
+const CEREMONIES_IN_FLIGHT: usize = 100_000;
+
 /// Once a minute: forget expired ceremonies and sessions, and rate-limit
 /// keys back at full quota.
 fn spawn_housekeeping(state: AppState) {
@@ -293,6 +318,9 @@ fn spawn_housekeeping(state: AppState) {
         loop {
             tick.tick().await;
             use veche_store::Clock;
+            state
+                .ceremonies
+                .purge_expired(veche_store::SystemClock.now_ms());
             if let Err(e) = state
                 .store
                 .purge_expired(veche_store::SystemClock.now_ms())

@@ -21,6 +21,7 @@ fn roll() -> String {
 }
 
 struct World {
+    registrar: Client,
     moderator: Client,
     clerk: Client,
     citizens: Vec<(Client, SoftwareAuthenticator)>,
@@ -88,6 +89,7 @@ fn set_up(dir: &std::path::Path, db: &TestDb, app: &TestApp, population: u64) ->
         })
         .collect();
     World {
+        registrar,
         moderator,
         clerk,
         citizens,
@@ -583,4 +585,153 @@ fn refusals_rejection_and_withdrawal(db: TestDb) {
 both_backends!(
     refusals_rejection_and_withdrawal,
     super::refusals_rejection_and_withdrawal
+);
+
+/// A signing ceremony is taken once (ceremonies live in memory now), and an
+/// assertion made for one ceremony does not finish another.
+fn signing_ceremony_is_used_once(db: TestDb) {
+    let dir = data_dir();
+    let app = TestApp::start(dir.path(), &db);
+    let mut w = set_up(dir.path(), &db, &app, 1_000_000);
+    let id = file_and_open(&app, &mut w);
+    let (c, key) = &mut w.citizens[2];
+    let started = c
+        .call(
+            &app,
+            "POST",
+            &format!("/api/v1/petitions/{id}/signatures/options"),
+            None,
+        )
+        .json();
+    let assertion: Value =
+        serde_json::from_str(&key.assert(&app.url, &started["publicKey"]).unwrap()).unwrap();
+    let finish = json!({ "ceremony": started["ceremony"], "credential": assertion });
+    let path = format!("/api/v1/petitions/{id}/signatures");
+    let r = c.call(&app, "POST", &path, Some(&finish));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let index = r.json()["index"].as_u64().unwrap();
+    assert_eq!(r.json()["receipt"]["index"], index);
+    // The same finish again: the ceremony is gone.
+    c.call(&app, "POST", &path, Some(&finish))
+        .assert_problem(409, "ceremony-unknown");
+    // An unknown ceremony id.
+    c.call(
+        &app,
+        "POST",
+        &path,
+        Some(&json!({ "ceremony": "no-such-ceremony", "credential": assertion })),
+    )
+    .assert_problem(409, "ceremony-unknown");
+    // The old assertion in another citizen's fresh ceremony: refused (the
+    // challenge differs, and the passkey is not theirs); nothing appended.
+    let (c2, _) = &mut w.citizens[3];
+    let fresh = c2
+        .call(
+            &app,
+            "POST",
+            &format!("/api/v1/petitions/{id}/signatures/options"),
+            None,
+        )
+        .json();
+    c2.call(
+        &app,
+        "POST",
+        &path,
+        Some(&json!({ "ceremony": fresh["ceremony"], "credential": assertion })),
+    )
+    .assert_problem(422, "passkey-refused");
+    // Signing again is refused as a duplicate at the options step.
+    let (c, key) = &mut w.citizens[2];
+    sign(&app, c, key, id).assert_problem(409, "duplicate-signature");
+    let signatures: Vec<_> = entries(&app)
+        .into_iter()
+        .filter(|e| e["kind"] == "signature")
+        .collect();
+    assert_eq!(signatures.len(), 1, "{signatures:?}");
+}
+
+both_backends!(
+    signing_ceremony_is_used_once,
+    super::signing_ceremony_is_used_once
+);
+
+/// A registrar sets the jurisdiction's petition periods; a petition opened
+/// afterwards closes by the new period; bad periods and other roles are
+/// refused.
+fn petition_rules_are_set_per_jurisdiction(db: TestDb) {
+    let dir = data_dir();
+    let app = TestApp::start(dir.path(), &db);
+    let mut w = set_up(dir.path(), &db, &app, 1_000_000);
+    let path = "/api/v1/jurisdictions/town/petition-rules";
+    let r = app.get(path);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        json!({ "jurisdiction": "town", "open_months": 6, "acknowledge_days": 3, "answer_days": 30, "index": null })
+    );
+    app.get("/api/v1/jurisdictions/nowhere/petition-rules")
+        .assert_problem(404, "not-found");
+    let rules = json!({ "open_months": 1, "acknowledge_days": 5, "answer_days": 10 });
+    w.moderator
+        .call(&app, "PUT", path, Some(&rules))
+        .assert_problem(403, "forbidden");
+    let (c, _) = &mut w.citizens[0];
+    c.call(&app, "PUT", path, Some(&rules))
+        .assert_problem(403, "forbidden");
+    w.registrar
+        .call(
+            &app,
+            "PUT",
+            "/api/v1/jurisdictions/nowhere/petition-rules",
+            Some(&rules),
+        )
+        .assert_problem(404, "not-found");
+    let r = w.registrar.call(
+        &app,
+        "PUT",
+        path,
+        Some(&json!({ "open_months": 0, "acknowledge_days": 5, "answer_days": 10 })),
+    );
+    let problem = r.assert_problem(422, "invalid-field");
+    assert_eq!(problem["field"], "open_months", "{problem}");
+    w.registrar
+        .call(
+            &app,
+            "PUT",
+            path,
+            Some(&json!({ "open_months": 1, "acknowledge_days": 5 })),
+        )
+        .assert_problem(422, "invalid-body");
+    let r = w.registrar.call(&app, "PUT", path, Some(&rules));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let v = r.json();
+    let index = v["index"].as_u64().unwrap();
+    assert_eq!(v["receipt"]["index"], index);
+    assert_eq!(
+        (v["open_months"].as_u64(), v["answer_days"].as_u64()),
+        (Some(1), Some(10))
+    );
+    assert_eq!(app.get(path).json()["index"], index);
+
+    let id = file_and_open(&app, &mut w);
+    let log = entries(&app);
+    assert_eq!(log[index as usize]["kind"], "petition_rules");
+    assert_eq!(
+        log[index as usize]["entry"]["actor"]["role"], "registrar",
+        "{}",
+        log[index as usize]
+    );
+    let opened = &log
+        .iter()
+        .find(|e| e["kind"] == "petition_opened" && e["entry"]["petition"] == id)
+        .unwrap()["entry"];
+    let open_days = (opened["closes_at_ms"].as_u64().unwrap()
+        - opened["timestamp_ms"].as_u64().unwrap())
+        / 86_400_000;
+    assert!((27..=31).contains(&open_days), "{opened}");
+}
+
+both_backends!(
+    petition_rules_are_set_per_jurisdiction,
+    super::petition_rules_are_set_per_jurisdiction
 );

@@ -7,8 +7,10 @@
 //! commits only if the stored tree size is still the one the batch was built
 //! on, so two writers can never fork the tree.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -18,6 +20,9 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, Row};
 use veche_log::Hash;
 use veche_log::tiles::TilePath;
+
+use crate::identity::CredentialUse;
+use crate::petitions::SignatureEvidence;
 
 /// An error from the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -81,12 +86,108 @@ pub struct Batch<'a> {
     pub new_root: Hash,
     /// A checkpoint for the new tree, if one is due.
     pub checkpoint: Option<&'a StoredCheckpoint>,
+    /// Passkey uses that commit with the entries: each credential's counter
+    /// moves to the use's count (checked under the batch's lock through
+    /// [`BatchTx::credential_counters`] before the batch was admitted).
+    pub credential_uses: &'a [CredentialUse],
+    /// The raw assertions behind the batch's signature entries.
+    pub evidence: &'a [SignatureEvidence],
+}
+
+impl<'a> Batch<'a> {
+    /// A batch of log rows only (no passkey uses, no evidence).
+    pub fn log_only(
+        base_size: u64,
+        entries: &'a [Vec<u8>],
+        tiles: &'a [(TilePath, Vec<u8>)],
+        new_root: Hash,
+        checkpoint: Option<&'a StoredCheckpoint>,
+    ) -> Self {
+        Self {
+            base_size,
+            entries,
+            tiles,
+            new_root,
+            checkpoint,
+            credential_uses: &[],
+            evidence: &[],
+        }
+    }
 }
 
 /// Handle to the database. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) backend: Backend,
+    /// The hash tiles this process committed last (see [`TileCache`]).
+    pub(crate) recent_tiles: Arc<TileCache>,
+}
+
+/// The newest hash tiles this process committed, per level, so that the
+/// inclusion proof of a fresh entry (every signature's receipt) needs no
+/// database read. Tiles only ever grow at their end, so a cached tile is
+/// right for every hash it holds even if another process has since
+/// committed more; a proof that needs more than the cache holds reads the
+/// database.
+#[derive(Debug, Default)]
+pub(crate) struct TileCache {
+    tiles: Mutex<TilesByKey>,
+}
+
+/// Tile contents by (level, index).
+type TilesByKey = HashMap<(u8, u64), Arc<[u8]>>;
+
+impl TileCache {
+    /// Tiles kept per level behind the newest: receipts are built right
+    /// after the commit, so only the rightmost tiles are ever asked for.
+    const KEEP_PER_LEVEL: u64 = 4;
+
+    fn remember(&self, tiles: &[(TilePath, Vec<u8>)]) {
+        if tiles.is_empty() {
+            return;
+        }
+        let mut map = self.tiles.lock().unwrap_or_else(|p| p.into_inner());
+        for (path, data) in tiles {
+            if let TilePath::Hash { level, index, .. } = *path {
+                map.insert((level, index), Arc::from(data.as_slice()));
+            }
+        }
+        let mut newest: HashMap<u8, u64> = HashMap::new();
+        for &(level, index) in map.keys() {
+            let n = newest.entry(level).or_insert(index);
+            *n = (*n).max(index);
+        }
+        map.retain(|(level, index), _| index + Self::KEEP_PER_LEVEL > newest[level]);
+    }
+
+    pub(crate) fn get(&self, level: u8, index: u64) -> Option<Arc<[u8]>> {
+        self.tiles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(level, index))
+            .cloned()
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.tiles.lock().unwrap().len()
+    }
+}
+
+/// An open batch transaction: it holds the log's write lock (SQLite
+/// `BEGIN IMMEDIATE`, PostgreSQL `FOR UPDATE` on the tree state) from
+/// [`Store::begin_batch`] to [`BatchTx::commit`], so whatever the
+/// sequencer reads through it (passkey counters) cannot change before the
+/// batch commits. Dropped without commit, it rolls back.
+pub struct BatchTx {
+    tx: Tx,
+    base_size: u64,
+    recent_tiles: Arc<TileCache>,
+}
+
+enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
 /// Runs `$body` with `$p` bound to the pool, once per backend: for queries
@@ -191,6 +292,7 @@ impl Store {
         sqlx::migrate!("../../migrations/sqlite").run(&pool).await?;
         Ok(Self {
             backend: Backend::Sqlite(pool),
+            recent_tiles: Arc::default(),
         })
     }
 
@@ -207,6 +309,7 @@ impl Store {
             .await?;
         Ok(Self {
             backend: Backend::Postgres(pool),
+            recent_tiles: Arc::default(),
         })
     }
 
@@ -408,11 +511,11 @@ impl Store {
         Ok(done == 1)
     }
 
-    /// Writes one batch atomically: entries, changed tiles, the new tree state
-    /// and (optionally) its checkpoint. Durable when this returns `Ok`.
-    pub async fn commit_batch(&self, batch: &Batch<'_>) -> Result<(), StoreError> {
-        let new_size = batch.base_size + batch.entries.len() as u64;
-        match &self.backend {
+    /// Opens a batch transaction on a tree of `base_size` entries: takes the
+    /// log's write lock and fails with [`StoreError::Conflict`] if the stored
+    /// tree is not that size (another writer committed meanwhile).
+    pub async fn begin_batch(&self, base_size: u64) -> Result<BatchTx, StoreError> {
+        let tx = match &self.backend {
             Backend::Sqlite(pool) => {
                 // IMMEDIATE takes the write lock at once, so the size check
                 // below and the writes form one critical section.
@@ -420,16 +523,139 @@ impl Store {
                 let (stored,): (i64,) = sqlx::query_as("SELECT size FROM log_state WHERE id = 1")
                     .fetch_one(&mut *tx)
                     .await?;
-                check_base(batch.base_size, to_u64(stored)?)?;
+                check_base(base_size, to_u64(stored)?)?;
+                Tx::Sqlite(tx)
+            }
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let (stored,): (i64,) =
+                    sqlx::query_as("SELECT size FROM log_state WHERE id = 1 FOR UPDATE")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                check_base(base_size, to_u64(stored)?)?;
+                Tx::Postgres(tx)
+            }
+        };
+        Ok(BatchTx {
+            tx,
+            base_size,
+            recent_tiles: self.recent_tiles.clone(),
+        })
+    }
+
+    /// Writes one batch atomically: entries, changed tiles, passkey uses,
+    /// evidence, the new tree state and (optionally) its checkpoint. Durable
+    /// when this returns `Ok`.
+    pub async fn commit_batch(&self, batch: &Batch<'_>) -> Result<(), StoreError> {
+        self.begin_batch(batch.base_size).await?.commit(batch).await
+    }
+
+    /// Every entry of one kind, with its index, in log order.
+    pub async fn entries_of_kind(&self, kind: u16) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let q = "SELECT idx, data FROM log_entries WHERE kind = $1 ORDER BY idx";
+        let rows: Vec<(i64, Vec<u8>)> = match &self.backend {
+            Backend::Sqlite(p) => sqlx::query_as(q).bind(i32::from(kind)).fetch_all(p).await?,
+            Backend::Postgres(p) => sqlx::query_as(q).bind(i32::from(kind)).fetch_all(p).await?,
+        };
+        rows.into_iter().map(|(i, d)| Ok((to_u64(i)?, d))).collect()
+    }
+
+    /// Inserts entries in one transaction with no tree work: the baseline
+    /// the append benchmark compares the sequencer with.
+    #[doc(hidden)]
+    pub async fn insert_entries_baseline(
+        &self,
+        base: u64,
+        entries: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
+        let batch = Batch::log_only(base, entries, &[], veche_log::EMPTY_ROOT, None);
+        self.commit_batch(&batch).await
+    }
+
+    /// Counts rows of a log table, for tests and diagnostics.
+    pub async fn count_entries(&self) -> Result<u64, StoreError> {
+        let q = "SELECT COUNT(*) AS n FROM log_entries";
+        let n: i64 = match &self.backend {
+            Backend::Sqlite(p) => sqlx::query(q).fetch_one(p).await?.try_get("n")?,
+            Backend::Postgres(p) => sqlx::query(q).fetch_one(p).await?.try_get("n")?,
+        };
+        to_u64(n)
+    }
+}
+
+impl BatchTx {
+    /// The stored signature counters of the given credentials, for those
+    /// that exist and are not revoked. Read under the batch's lock: on
+    /// PostgreSQL the rows are locked (`FOR UPDATE`) until the batch ends,
+    /// on SQLite the whole database is.
+    pub async fn credential_counters(
+        &mut self,
+        ids: &[&[u8]],
+    ) -> Result<HashMap<Vec<u8>, u64>, StoreError> {
+        let mut out = HashMap::with_capacity(ids.len());
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        match &mut self.tx {
+            Tx::Sqlite(tx) => {
+                for id in ids {
+                    let row: Option<(i64,)> = sqlx::query_as(
+                        "SELECT sign_count FROM credentials WHERE id = $1 AND revoked_ms IS NULL",
+                    )
+                    .bind(*id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                    if let Some((n,)) = row {
+                        out.insert(id.to_vec(), to_u64(n)?);
+                    }
+                }
+            }
+            Tx::Postgres(tx) => {
+                let rows: Vec<(Vec<u8>, i64)> = sqlx::query_as(
+                    "SELECT id, sign_count FROM credentials \
+                     WHERE id = ANY($1::bytea[]) AND revoked_ms IS NULL ORDER BY id FOR UPDATE",
+                )
+                .bind(ids)
+                .fetch_all(&mut **tx)
+                .await?;
+                for (id, n) in rows {
+                    out.insert(id, to_u64(n)?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Ends the transaction without writing anything.
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        match self.tx {
+            Tx::Sqlite(tx) => tx.rollback().await?,
+            Tx::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+
+    /// Writes the batch and commits. Durable when this returns `Ok`; on an
+    /// error nothing of the batch is written.
+    pub async fn commit(self, batch: &Batch<'_>) -> Result<(), StoreError> {
+        if batch.base_size != self.base_size {
+            return Err(StoreError::Invalid(format!(
+                "a batch built on size {} cannot commit in a transaction opened on size {}",
+                batch.base_size, self.base_size
+            )));
+        }
+        let new_size = batch.base_size + batch.entries.len() as u64;
+        let uses = last_use_per_credential(batch.credential_uses);
+        match self.tx {
+            Tx::Sqlite(mut tx) => {
                 let mut idx = batch.base_size;
                 for chunk in batch.entries.chunks(SQLITE_INSERT_CHUNK) {
-                    let mut sql = String::from("INSERT INTO log_entries (idx, kind, data) VALUES ");
-                    for i in 0..chunk.len() {
-                        if i > 0 {
-                            sql.push(',');
-                        }
-                        sql.push_str(&format!("(${},${},${})", 3 * i + 1, 3 * i + 2, 3 * i + 3));
-                    }
+                    let sql = sqlite_values_insert(
+                        "INSERT INTO log_entries (idx, kind, data)",
+                        3,
+                        chunk.len(),
+                        "",
+                    );
                     let mut q = sqlx::query(AssertSqlSafe(sql));
                     for e in chunk {
                         q = q.bind(to_i64(idx)).bind(entry_kind(e)).bind(e.as_slice());
@@ -449,15 +675,39 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                for u in &uses {
+                    sqlx::query(
+                        "UPDATE credentials SET sign_count = $2, last_used_ms = $3 WHERE id = $1",
+                    )
+                    .bind(u.credential_id.as_slice())
+                    .bind(to_i64(u.sign_count))
+                    .bind(to_i64(u.at_ms))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for chunk in batch.evidence.chunks(SQLITE_INSERT_CHUNK) {
+                    let sql = sqlite_values_insert(
+                        "INSERT INTO signature_evidence \
+                         (commitment, petition, nonce, credential_id, evidence, created_ms)",
+                        6,
+                        chunk.len(),
+                        " ON CONFLICT (commitment) DO NOTHING",
+                    );
+                    let mut q = sqlx::query(AssertSqlSafe(sql));
+                    for e in chunk {
+                        q = q
+                            .bind(e.commitment.as_slice())
+                            .bind(to_i64(e.petition))
+                            .bind(e.nonce.as_slice())
+                            .bind(e.credential_id.as_slice())
+                            .bind(e.evidence.as_slice())
+                            .bind(to_i64(e.created_ms));
+                    }
+                    q.execute(&mut *tx).await?;
+                }
                 finish_batch!(tx, batch, new_size);
             }
-            Backend::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let (stored,): (i64,) =
-                    sqlx::query_as("SELECT size FROM log_state WHERE id = 1 FOR UPDATE")
-                        .fetch_one(&mut *tx)
-                        .await?;
-                check_base(batch.base_size, to_u64(stored)?)?;
+            Tx::Postgres(mut tx) => {
                 if !batch.entries.is_empty() {
                     let idx: Vec<i64> = (batch.base_size..new_size).map(to_i64).collect();
                     let kinds: Vec<i32> = batch.entries.iter().map(|e| entry_kind(e)).collect();
@@ -492,49 +742,86 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                if !uses.is_empty() {
+                    let ids: Vec<&[u8]> = uses.iter().map(|u| u.credential_id.as_slice()).collect();
+                    let counts: Vec<i64> = uses.iter().map(|u| to_i64(u.sign_count)).collect();
+                    let times: Vec<i64> = uses.iter().map(|u| to_i64(u.at_ms)).collect();
+                    sqlx::query(
+                        "UPDATE credentials AS c SET sign_count = u.sign_count, last_used_ms = u.at_ms \
+                         FROM UNNEST($1::bytea[], $2::bigint[], $3::bigint[]) AS u(id, sign_count, at_ms) \
+                         WHERE c.id = u.id",
+                    )
+                    .bind(&ids)
+                    .bind(&counts)
+                    .bind(&times)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                if !batch.evidence.is_empty() {
+                    let ev = batch.evidence;
+                    let commitments: Vec<&[u8]> =
+                        ev.iter().map(|e| e.commitment.as_slice()).collect();
+                    let petitions: Vec<i64> = ev.iter().map(|e| to_i64(e.petition)).collect();
+                    let nonces: Vec<&[u8]> = ev.iter().map(|e| e.nonce.as_slice()).collect();
+                    let credentials: Vec<&[u8]> =
+                        ev.iter().map(|e| e.credential_id.as_slice()).collect();
+                    let evidence: Vec<&[u8]> = ev.iter().map(|e| e.evidence.as_slice()).collect();
+                    let created: Vec<i64> = ev.iter().map(|e| to_i64(e.created_ms)).collect();
+                    sqlx::query(
+                        "INSERT INTO signature_evidence \
+                         (commitment, petition, nonce, credential_id, evidence, created_ms) \
+                         SELECT * FROM UNNEST($1::bytea[], $2::bigint[], $3::bytea[], $4::bytea[], $5::bytea[], $6::bigint[]) \
+                         ON CONFLICT (commitment) DO NOTHING",
+                    )
+                    .bind(&commitments)
+                    .bind(&petitions)
+                    .bind(&nonces)
+                    .bind(&credentials)
+                    .bind(&evidence)
+                    .bind(&created)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 finish_batch!(tx, batch, new_size);
             }
         }
+        self.recent_tiles.remember(batch.tiles);
         Ok(())
     }
+}
 
-    /// Every entry of one kind, with its index, in log order.
-    pub async fn entries_of_kind(&self, kind: u16) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let q = "SELECT idx, data FROM log_entries WHERE kind = $1 ORDER BY idx";
-        let rows: Vec<(i64, Vec<u8>)> = match &self.backend {
-            Backend::Sqlite(p) => sqlx::query_as(q).bind(i32::from(kind)).fetch_all(p).await?,
-            Backend::Postgres(p) => sqlx::query_as(q).bind(i32::from(kind)).fetch_all(p).await?,
-        };
-        rows.into_iter().map(|(i, d)| Ok((to_u64(i)?, d))).collect()
+/// One write per credential: the last use in batch order (the sequencer
+/// admits only increasing counters, so it holds the highest count).
+fn last_use_per_credential(uses: &[CredentialUse]) -> Vec<&CredentialUse> {
+    let mut last: HashMap<&[u8], usize> = HashMap::with_capacity(uses.len());
+    for (i, u) in uses.iter().enumerate() {
+        last.insert(u.credential_id.as_slice(), i);
     }
+    let mut keep: Vec<usize> = last.into_values().collect();
+    keep.sort_unstable();
+    keep.into_iter().map(|i| &uses[i]).collect()
+}
 
-    /// Inserts entries in one transaction with no tree work: the baseline
-    /// the append benchmark compares the sequencer with.
-    #[doc(hidden)]
-    pub async fn insert_entries_baseline(
-        &self,
-        base: u64,
-        entries: &[Vec<u8>],
-    ) -> Result<(), StoreError> {
-        let batch = Batch {
-            base_size: base,
-            entries,
-            tiles: &[],
-            new_root: veche_log::EMPTY_ROOT,
-            checkpoint: None,
-        };
-        self.commit_batch(&batch).await
+/// `<head> VALUES ($1,…,$k),(…)… <tail>` for `rows` rows of `columns` values.
+fn sqlite_values_insert(head: &str, columns: usize, rows: usize, tail: &str) -> String {
+    let mut sql = String::with_capacity(head.len() + tail.len() + rows * columns * 5 + 8);
+    sql.push_str(head);
+    sql.push_str(" VALUES ");
+    for r in 0..rows {
+        if r > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("${}", r * columns + c + 1));
+        }
+        sql.push(')');
     }
-
-    /// Counts rows of a log table, for tests and diagnostics.
-    pub async fn count_entries(&self) -> Result<u64, StoreError> {
-        let q = "SELECT COUNT(*) AS n FROM log_entries";
-        let n: i64 = match &self.backend {
-            Backend::Sqlite(p) => sqlx::query(q).fetch_one(p).await?.try_get("n")?,
-            Backend::Postgres(p) => sqlx::query(q).fetch_one(p).await?.try_get("n")?,
-        };
-        to_u64(n)
-    }
+    sql.push_str(tail);
+    sql
 }
 
 /// The kind field of a v1 entry envelope (bytes 1..3); entries are
@@ -560,5 +847,36 @@ fn tile_key(path: &TilePath) -> Result<(u8, u64), StoreError> {
         TilePath::Entries { .. } => Err(StoreError::Corrupt(
             "entry bundles are not stored as tiles".into(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tile(level: u8, index: u64, width: u16) -> (TilePath, Vec<u8>) {
+        let path = TilePath::Hash {
+            level,
+            index,
+            width,
+        };
+        (path, vec![level; usize::from(width) * 32])
+    }
+
+    #[test]
+    fn tile_cache_keeps_the_newest_tiles_of_each_level() {
+        let cache = TileCache::default();
+        for i in 0..10 {
+            cache.remember(&[tile(0, i, 256), tile(1, 0, (i + 1) as u16)]);
+        }
+        // Level 0 keeps tiles 6..=9, level 1 its one (growing) tile.
+        assert_eq!(cache.len(), 5);
+        assert!(cache.get(0, 5).is_none());
+        assert_eq!(cache.get(0, 9).unwrap().len(), 256 * 32);
+        assert_eq!(
+            cache.get(1, 0).unwrap().len(),
+            10 * 32,
+            "the latest contents"
+        );
     }
 }

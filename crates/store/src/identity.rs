@@ -74,6 +74,26 @@ pub struct SessionRow {
     pub expires_ms: u64,
 }
 
+/// A use of a passkey that commits with a log batch: the credential's
+/// signature counter moves to `sign_count` and `last_used_ms` to `at_ms`.
+/// The sequencer refuses the batch's request if the counter would not
+/// increase (unless stored and new are both 0, for authenticators without a
+/// counter), reading the stored counter under the batch's lock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialUse {
+    pub credential_id: Vec<u8>,
+    pub sign_count: u64,
+    pub at_ms: u64,
+}
+
+impl CredentialUse {
+    /// §7.2 step 24 over stored counts: does `new` follow `stored`?
+    pub fn follows(stored: u64, new: u64) -> bool {
+        new > stored || (stored == 0 && new == 0)
+    }
+}
+
+/// A passkey ceremony in flight (see [`crate::ceremonies::Ceremonies`]).
 #[derive(Clone, Debug)]
 pub struct Ceremony {
     pub kind: String,
@@ -340,38 +360,9 @@ impl Store {
         }))
     }
 
-    // ---- ceremonies ------------------------------------------------------
-
-    pub async fn put_ceremony(&self, id: &str, c: &Ceremony) -> Result<(), StoreError> {
-        let q = "INSERT INTO ceremonies (id, kind, state, context, expires_ms) VALUES ($1, $2, $3, $4, $5)";
-        on_pool!(self, p => {
-            sqlx::query(q)
-                .bind(id)
-                .bind(&c.kind)
-                .bind(c.state.as_slice())
-                .bind(&c.context)
-                .bind(i64_of(c.expires_ms))
-                .execute(p)
-                .await?;
-        });
-        Ok(())
-    }
-
-    /// Removes and returns a ceremony: each can be finished at most once,
-    /// even when two requests race for it.
-    pub async fn take_ceremony(&self, id: &str) -> Result<Option<Ceremony>, StoreError> {
-        let q = "DELETE FROM ceremonies WHERE id = $1 RETURNING kind, state, context, expires_ms";
-        let row: Option<(String, Vec<u8>, String, i64)> =
-            on_pool!(self, p => sqlx::query_as(q).bind(id).fetch_optional(p).await?);
-        Ok(row.map(|r| Ceremony {
-            kind: r.0,
-            state: r.1,
-            context: r.2,
-            expires_ms: u64_of(r.3),
-        }))
-    }
-
-    /// Deletes expired ceremonies and sessions.
+    /// Deletes expired sessions, and ceremonies left in the table by
+    /// versions that kept them there (they now live in memory:
+    /// [`crate::ceremonies::Ceremonies`]).
     pub async fn purge_expired(&self, now_ms: u64) -> Result<(), StoreError> {
         on_pool!(self, p => {
             sqlx::query("DELETE FROM ceremonies WHERE expires_ms < $1").bind(i64_of(now_ms)).execute(p).await?;

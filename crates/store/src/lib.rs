@@ -4,6 +4,7 @@
 //! sequencer that integrates entries in durable batches, and reads of tiles,
 //! entry bundles and checkpoints for publication. Knows nothing of HTTP.
 
+pub mod ceremonies;
 pub mod clock;
 pub mod db;
 pub mod identity;
@@ -13,5 +14,7 @@ pub mod sequencer;
 pub mod webhook;
 
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use db::{DatabaseConfig, Store, StoreError, StoredCheckpoint, TreeState};
-pub use sequencer::{AppendError, LogHandle, PublishedCheckpoint, Sequencer, SequencerConfig};
+pub use db::{BatchTx, DatabaseConfig, Store, StoreError, StoredCheckpoint, TreeState};
+pub use sequencer::{
+    AppendError, LogHandle, PublishedCheckpoint, Sequencer, SequencerConfig, WithEntries,
+};

@@ -1,6 +1,7 @@
 //! Off-log petition data: texts and attachments (content-addressed; the log
 //! holds their BLAKE3 hashes) and the raw passkey assertions behind
-//! signatures (the log holds their commitments).
+//! signatures (the log holds their commitments; the assertions are written
+//! by the sequencer in the same transaction as their entries).
 
 use crate::Store;
 use crate::db::{StoreError, on_pool};
@@ -41,6 +42,8 @@ pub struct SignatureEvidence {
     pub credential_id: Vec<u8>,
     /// `veche_passkey::AssertionEvidence::encode()`.
     pub evidence: Vec<u8>,
+    /// When the signature was made.
+    pub created_ms: u64,
 }
 
 fn hash32(v: Vec<u8>) -> Result<[u8; 32], StoreError> {
@@ -154,43 +157,21 @@ impl Store {
         Ok(None)
     }
 
-    /// Stores the raw assertion of a signature before its entry is appended
-    /// (an orphan row, if the append then fails, is harmless: the audit
-    /// export includes only rows whose commitment is in the log).
-    pub async fn put_signature_evidence(
-        &self,
-        e: &SignatureEvidence,
-        now_ms: u64,
-    ) -> Result<(), StoreError> {
-        let q = "INSERT INTO signature_evidence (commitment, petition, nonce, credential_id, evidence, created_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (commitment) DO NOTHING";
-        on_pool!(self, p => {
-            sqlx::query(q)
-                .bind(e.commitment.as_slice())
-                .bind(i64_of(e.petition))
-                .bind(e.nonce.as_slice())
-                .bind(e.credential_id.as_slice())
-                .bind(e.evidence.as_slice())
-                .bind(i64_of(now_ms))
-                .execute(p)
-                .await?;
-        });
-        Ok(())
-    }
-
-    /// Every stored assertion.
+    /// Every stored assertion. Each was written in the batch that appended
+    /// its signature entry (`Batch::evidence`), so each belongs to an entry.
     pub async fn signature_evidence(&self) -> Result<Vec<SignatureEvidence>, StoreError> {
-        let q = "SELECT commitment, petition, nonce, credential_id, evidence FROM signature_evidence ORDER BY petition";
-        type Row = (Vec<u8>, i64, Vec<u8>, Vec<u8>, Vec<u8>);
+        let q = "SELECT commitment, petition, nonce, credential_id, evidence, created_ms FROM signature_evidence ORDER BY petition, created_ms";
+        type Row = (Vec<u8>, i64, Vec<u8>, Vec<u8>, Vec<u8>, i64);
         let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(q).fetch_all(p).await?);
         rows.into_iter()
-            .map(|(c, petition, nonce, credential_id, evidence)| {
+            .map(|(c, petition, nonce, credential_id, evidence, created)| {
                 Ok(SignatureEvidence {
                     commitment: hash32(c)?,
                     petition: u64_of(petition),
                     nonce: hash32(nonce)?,
                     credential_id,
                     evidence,
+                    created_ms: u64_of(created),
                 })
             })
             .collect()

@@ -50,7 +50,7 @@ pub async fn read_path(store: &Store, path: &TilePath) -> Result<Option<Vec<u8>>
 /// hashes. Tiles are read once each.
 struct SubtreeReader<'a> {
     store: &'a Store,
-    tiles: HashMap<(u8, u64), Vec<u8>>,
+    tiles: HashMap<(u8, u64), std::sync::Arc<[u8]>>,
 }
 
 impl<'a> SubtreeReader<'a> {
@@ -61,18 +61,33 @@ impl<'a> SubtreeReader<'a> {
         }
     }
 
+    /// Loads the tiles holding every subtree of `ranges`: from the tiles
+    /// this process committed last when they are wide enough (a fresh
+    /// entry's receipt), else from the database.
     async fn load(&mut self, ranges: &[std::ops::Range<u64>]) -> Result<(), StoreError> {
         for r in ranges {
             for st in veche_log::proof::range_subtrees(r.start, r.end) {
-                let (level, index, _) = tiles::tile_for_subtree(st);
-                if let std::collections::hash_map::Entry::Vacant(slot) =
-                    self.tiles.entry((level, index))
+                let (level, index, positions) = tiles::tile_for_subtree(st);
+                let needed = positions.end as usize * veche_log::HASH_SIZE;
+                if self
+                    .tiles
+                    .get(&(level, index))
+                    .is_some_and(|t| t.len() >= needed)
                 {
-                    let data = self.store.tile(level, index).await?.ok_or_else(|| {
-                        StoreError::Corrupt(format!("missing tile level {level} index {index}"))
-                    })?;
-                    slot.insert(data);
+                    continue;
                 }
+                let data = match self.store.recent_tiles.get(level, index) {
+                    Some(t) if t.len() >= needed => t,
+                    _ => self
+                        .store
+                        .tile(level, index)
+                        .await?
+                        .ok_or_else(|| {
+                            StoreError::Corrupt(format!("missing tile level {level} index {index}"))
+                        })?
+                        .into(),
+                };
+                self.tiles.insert((level, index), data);
             }
         }
         Ok(())
@@ -123,6 +138,26 @@ pub async fn inclusion_proof(
         return Err(ProofRequestError::IndexOutOfRange { index, size });
     }
     check_committed(store, size).await?;
+    let ranges = veche_log::proof::inclusion_ranges(index, size);
+    let mut reader = SubtreeReader::new(store);
+    reader.load(&ranges).await?;
+    Ok(veche_log::proof::inclusion_proof(index, size, &mut |st| {
+        reader.get(st)
+    })?)
+}
+
+/// The inclusion proof of entry `index` in the tree of a checkpoint this
+/// process just committed (a receipt right after its append): `size` is
+/// known to be committed, so the tree state is not read again, and the
+/// tiles come from what the batch wrote.
+pub async fn fresh_inclusion_proof(
+    store: &Store,
+    index: u64,
+    size: u64,
+) -> Result<Vec<Hash>, ProofRequestError> {
+    if index >= size {
+        return Err(ProofRequestError::IndexOutOfRange { index, size });
+    }
     let ranges = veche_log::proof::inclusion_ranges(index, size);
     let mut reader = SubtreeReader::new(store);
     reader.load(&ranges).await?;

@@ -16,10 +16,20 @@
 //! the sequencer itself, in the same batch, right after the entry that
 //! caused it. The state is shared with readers ([`LogHandle::state`]).
 //!
+//! A request may carry rows that must commit with its entries and only with
+//! them ([`WithEntries`]): the passkey use behind a signature (its counter
+//! moves on) and the raw assertion (evidence). The batch transaction is
+//! opened *before* admission and holds the database's write lock, so the
+//! stored counters read through it are current; a request whose counter
+//! does not increase is refused like a rule violation
+//! (`sign-count-not-increasing`), and a request whose passkey was revoked
+//! meanwhile as `credential-revoked`. One fsync then covers entries,
+//! counters and evidence of the whole batch.
+//!
 //! Other processes (the `veche jurisdiction add` command, later other server
-//! nodes) may integrate too: every commit checks the stored tree size under
+//! nodes) may integrate too: every batch checks the stored tree size under
 //! the database's write lock, and a sequencer that finds the log grew under
-//! it reloads its state from the database and retries. The tree cannot fork.
+//! it catches up from the database and retries. The tree cannot fork.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -32,7 +42,9 @@ use veche_log::writer::TileWriter;
 use veche_state::{State, Violation};
 
 use crate::clock::Clock;
-use crate::db::{Batch, Store, StoreError, StoredCheckpoint};
+use crate::db::{Batch, BatchTx, Store, StoreError, StoredCheckpoint};
+use crate::identity::CredentialUse;
+use crate::petitions::SignatureEvidence;
 
 /// Largest entry that fits a C2SP entry bundle (16-bit length prefix).
 pub const MAX_ENTRY_BYTES: usize = 65_535;
@@ -94,11 +106,23 @@ impl From<StoredCheckpoint> for PublishedCheckpoint {
     }
 }
 
+/// Rows that commit in the same transaction as a request's entries, and
+/// only if the request is accepted.
+#[derive(Clone, Debug, Default)]
+pub struct WithEntries {
+    /// The passkey use that authorised the entries: the request is refused
+    /// unless the credential is still active and its counter increases.
+    pub credential_use: Option<CredentialUse>,
+    /// The raw assertion behind a signature entry.
+    pub evidence: Option<SignatureEvidence>,
+}
+
 struct Request {
     entries: Vec<Vec<u8>>,
     decoded: Vec<veche_entry::Entry>,
     /// Sign a checkpoint with this request's batch (for an instant receipt).
     checkpoint: bool,
+    with: WithEntries,
     reply: oneshot::Sender<Result<Appended, AppendError>>,
 }
 
@@ -146,6 +170,20 @@ impl LogHandle {
         entries: Vec<Vec<u8>>,
         checkpoint: bool,
     ) -> Result<Appended, AppendError> {
+        self.submit_with(entries, checkpoint, WithEntries::default())
+            .await
+    }
+
+    /// As [`LogHandle::submit`], committing `with` in the same transaction
+    /// as the entries (see [`WithEntries`]). A stale passkey counter or a
+    /// revoked passkey refuses the request as [`AppendError::Rejected`] with
+    /// the code `sign-count-not-increasing` or `credential-revoked`.
+    pub async fn submit_with(
+        &self,
+        entries: Vec<Vec<u8>>,
+        checkpoint: bool,
+        with: WithEntries,
+    ) -> Result<Appended, AppendError> {
         let decoded = entries
             .iter()
             .map(|e| decode_entry(e))
@@ -156,6 +194,7 @@ impl LogHandle {
                 entries,
                 decoded,
                 checkpoint,
+                with,
                 reply,
             })
             .await
@@ -277,6 +316,7 @@ impl Sequencer {
             entries: entries.to_vec(),
             decoded,
             checkpoint: force_checkpoint,
+            with: WithEntries::default(),
             reply,
         };
         let (outcomes, _) = self.commit_requests(std::slice::from_ref(&request)).await?;
@@ -290,7 +330,9 @@ impl Sequencer {
     /// Admits the requests' entries in order (each request wholly or not at
     /// all), commits the accepted ones in one batch, and returns each
     /// request's outcome, with the checkpoint signed with the batch if any.
-    /// On a conflict with another writer, reloads and admits again.
+    /// The batch transaction is open from before admission to the commit,
+    /// so passkey counters are checked against what is stored. When another
+    /// writer grew the log, catches up and admits again.
     async fn commit_requests(
         &mut self,
         requests: &[Request],
@@ -298,22 +340,43 @@ impl Sequencer {
         let mut refused: Vec<Option<Violation>> = vec![None; requests.len()];
         let want_checkpoint = requests.iter().any(|r| r.checkpoint);
         loop {
+            let mut tx = match self.store.begin_batch(self.writer.size()).await {
+                Ok(tx) => tx,
+                Err(StoreError::Conflict { .. }) => {
+                    // Nothing admitted yet: the state only needs the new entries.
+                    self.writer = load_writer(&self.store).await?;
+                    catch_up(&self.store, &self.state, self.writer.size()).await?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            check_credential_uses(&mut tx, requests, &mut refused).await?;
             let Some(admission) = self.admit(requests, &mut refused) else {
                 // A request failed part-way: the state holds part of it.
+                tx.rollback().await?;
                 self.rebuild_state().await?;
                 continue;
             };
             let (entries, outcomes) = admission;
             if entries.is_empty() {
+                tx.rollback().await?;
                 return Ok((outcomes, None));
             }
-            match self.try_commit(&entries, want_checkpoint).await {
-                Ok(checkpoint) => return Ok((outcomes, checkpoint)),
-                Err(StoreError::Conflict { .. }) => {
-                    self.writer = load_writer(&self.store).await?;
-                    self.rebuild_state().await?;
+            let mut uses = Vec::new();
+            let mut evidence = Vec::new();
+            for (r, outcome) in requests.iter().zip(&outcomes) {
+                if outcome.is_ok() {
+                    uses.extend(r.with.credential_use.iter().cloned());
+                    evidence.extend(r.with.evidence.iter().cloned());
                 }
+            }
+            match self
+                .try_commit(tx, &entries, want_checkpoint, &uses, &evidence)
+                .await
+            {
+                Ok(checkpoint) => return Ok((outcomes, checkpoint)),
                 Err(e) => {
+                    // The state applied entries that were not written.
                     self.rebuild_state().await?;
                     return Err(e);
                 }
@@ -382,8 +445,11 @@ impl Sequencer {
 
     async fn try_commit(
         &mut self,
+        tx: BatchTx,
         entries: &[Vec<u8>],
         force_checkpoint: bool,
+        credential_uses: &[CredentialUse],
+        evidence: &[SignatureEvidence],
     ) -> Result<Option<StoredCheckpoint>, StoreError> {
         let before = self.writer.clone();
         let base = self.writer.size();
@@ -403,8 +469,10 @@ impl Sequencer {
             tiles: &tiles,
             new_root: root,
             checkpoint: checkpoint.as_ref(),
+            credential_uses,
+            evidence,
         };
-        match self.store.commit_batch(&batch).await {
+        match tx.commit(&batch).await {
             Ok(()) => {
                 if let Some(cp) = &checkpoint {
                     self.last_checkpoint_at = Some(Instant::now());
@@ -579,6 +647,54 @@ impl Sequencer {
     }
 }
 
+/// Refuses, in `refused`, the requests whose passkey use does not follow
+/// the stored counter (or whose passkey is no longer active), reading the
+/// counters through the batch's transaction. Uses in the same batch follow
+/// each other in request order.
+async fn check_credential_uses(
+    tx: &mut BatchTx,
+    requests: &[Request],
+    refused: &mut [Option<Violation>],
+) -> Result<(), StoreError> {
+    let mut ids: Vec<&[u8]> = requests
+        .iter()
+        .zip(refused.iter())
+        .filter(|(_, refusal)| refusal.is_none())
+        .filter_map(|(r, _)| r.with.credential_use.as_ref())
+        .map(|u| u.credential_id.as_slice())
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let mut counters = tx.credential_counters(&ids).await?;
+    for (r, refusal) in requests.iter().zip(refused.iter_mut()) {
+        let Some(u) = r.with.credential_use.as_ref().filter(|_| refusal.is_none()) else {
+            continue;
+        };
+        match counters.get_mut(&u.credential_id) {
+            None => {
+                *refusal = Some(Violation {
+                    code: "credential-revoked",
+                    message: "The passkey was revoked before the signature was recorded.".into(),
+                });
+            }
+            Some(stored) if !CredentialUse::follows(*stored, u.sign_count) => {
+                *refusal = Some(Violation {
+                    code: "sign-count-not-increasing",
+                    message: format!(
+                        "The authenticator's signature counter ({}) does not follow the stored one ({stored}).",
+                        u.sign_count
+                    ),
+                });
+            }
+            Some(stored) => *stored = u.sign_count,
+        }
+    }
+    Ok(())
+}
+
 /// Folds the stored entries from the state's size up to `size` into it.
 /// Entries another writer appended are checked too: one the rules refuse
 /// is still applied (it is in the log; the verifier will report it) and
@@ -625,4 +741,284 @@ pub async fn load_writer(store: &Store) -> Result<TileWriter, StoreError> {
         )));
     }
     Ok(writer)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The rows that commit with a batch (passkey counters, evidence), on
+    //! SQLite and, when `VECHE_TEST_DATABASE_URL` is set, PostgreSQL.
+
+    use super::*;
+    use crate::DatabaseConfig;
+    use crate::clock::FixedClock;
+    use crate::db::on_pool;
+    use crate::publish;
+    use veche_entry::{Date, Entry, Jurisdiction};
+
+    fn entry(i: u64) -> Vec<u8> {
+        Entry::new(
+            1_795_442_400_000 + i,
+            Jurisdiction {
+                id: format!("region-{i}"),
+                name_ru: "Тестовая область".into(),
+                name_en: "Test Oblast".into(),
+                population: 1_000 + i,
+                population_source: "Test data".into(),
+                population_date: Date::new(2024, 1, 1).unwrap(),
+                legislature_ru: "Тестовая дума".into(),
+                legislature_en: "Test Duma".into(),
+            },
+        )
+        .encode()
+        .unwrap()
+    }
+
+    async fn stores() -> Vec<(Store, Option<tempfile::TempDir>)> {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = Store::open(&DatabaseConfig::Sqlite(dir.path().join("t.db")))
+            .await
+            .unwrap();
+        let mut out = vec![(sqlite, Some(dir))];
+        if let Ok(url) = std::env::var("VECHE_TEST_DATABASE_URL") {
+            use sqlx::Connection;
+            let name = format!(
+                "veche_store_seq_{}_{}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos()
+            );
+            let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            let base = url.rsplit_once('/').unwrap().0;
+            out.push((
+                Store::open(&DatabaseConfig::Postgres(format!("{base}/{name}")))
+                    .await
+                    .unwrap(),
+                None,
+            ));
+        } else {
+            eprintln!("skipped: PostgreSQL (VECHE_TEST_DATABASE_URL is not set)");
+        }
+        out
+    }
+
+    /// A citizen account with one passkey whose stored counter is `count`.
+    async fn credential(store: &Store, id: u8, count: u64) -> Vec<u8> {
+        let account = vec![id; 16];
+        on_pool!(store, p => {
+            sqlx::query("INSERT INTO accounts (id, kind, pseudonym, created_ms) VALUES ($1, 'citizen', $2, 0)")
+                .bind(account.as_slice())
+                .bind(format!("citizen-{id}"))
+                .execute(p)
+                .await
+                .unwrap();
+        });
+        let cred = vec![id; 20];
+        assert!(
+            store
+                .add_credential(&account, &cred, "{}", count, "key", 0)
+                .await
+                .unwrap()
+        );
+        cred
+    }
+
+    async fn stored_count(store: &Store, cred: &[u8]) -> (u64, Option<u64>) {
+        let row = store.credential(cred).await.unwrap().unwrap();
+        (row.sign_count, row.last_used_ms)
+    }
+
+    fn with(cred: &[u8], count: u64, at: u64, tag: u8) -> WithEntries {
+        WithEntries {
+            credential_use: Some(CredentialUse {
+                credential_id: cred.to_vec(),
+                sign_count: count,
+                at_ms: at,
+            }),
+            evidence: Some(SignatureEvidence {
+                commitment: [tag; 32],
+                petition: 7,
+                nonce: [tag ^ 0xff; 32],
+                credential_id: cred.to_vec(),
+                evidence: vec![tag; 10],
+                created_ms: at,
+            }),
+        }
+    }
+
+    async fn sequencer(store: &Store) -> Sequencer {
+        let (signer, _) = LogSigner::generate("test.veche/log");
+        Sequencer::load(
+            store.clone(),
+            signer,
+            Arc::new(FixedClock::new(1_000)),
+            SequencerConfig::default(),
+        )
+        .await
+        .unwrap()
+    }
+
+    fn request(entries: Vec<Vec<u8>>, with: WithEntries) -> Request {
+        let decoded = entries.iter().map(|e| decode_entry(e).unwrap()).collect();
+        Request {
+            entries,
+            decoded,
+            checkpoint: true,
+            with,
+            reply: oneshot::channel().0,
+        }
+    }
+
+    #[tokio::test]
+    async fn counters_and_evidence_commit_with_their_entries_only() {
+        for (store, _dir) in stores().await {
+            let counted = credential(&store, 1, 5).await;
+            let synced = credential(&store, 2, 0).await;
+            let revoked = credential(&store, 3, 0).await;
+            on_pool!(store, p => {
+                sqlx::query("UPDATE credentials SET revoked_ms = 1 WHERE id = $1")
+                    .bind(revoked.as_slice())
+                    .execute(p)
+                    .await
+                    .unwrap();
+            });
+            let (log, task) = sequencer(&store).await.spawn();
+
+            // A counter that moves on, and a counter-less passkey (0 → 0).
+            let a = log
+                .submit_with(vec![entry(1)], true, with(&counted, 6, 100, 1))
+                .await
+                .unwrap();
+            log.submit_with(vec![entry(2)], true, with(&synced, 0, 101, 2))
+                .await
+                .unwrap();
+            assert_eq!(stored_count(&store, &counted).await, (6, Some(100)));
+            assert_eq!(stored_count(&store, &synced).await, (0, Some(101)));
+            // The receipt's proof from the tiles the batch wrote is the one
+            // the database gives.
+            let cp = a.checkpoint.expect("a checkpoint was asked for");
+            assert_eq!(
+                publish::fresh_inclusion_proof(&store, a.first, cp.size)
+                    .await
+                    .unwrap(),
+                publish::inclusion_proof(&store, a.first, cp.size)
+                    .await
+                    .unwrap()
+            );
+
+            // A replayed (not increasing) counter and a revoked passkey are
+            // refused, and nothing of their requests is written.
+            for (cred, count, code, tag) in [
+                (&counted, 6, "sign-count-not-increasing", 3),
+                (&counted, 2, "sign-count-not-increasing", 4),
+                (&revoked, 0, "credential-revoked", 5),
+            ] {
+                match log
+                    .submit_with(
+                        vec![entry(u64::from(tag) + 10)],
+                        true,
+                        with(cred, count, 200, tag),
+                    )
+                    .await
+                {
+                    Err(AppendError::Rejected(v)) => assert_eq!(v.code, code),
+                    other => panic!("expected {code}, got {other:?}"),
+                }
+            }
+            assert_eq!(store.count_entries().await.unwrap(), 2);
+            assert_eq!(stored_count(&store, &counted).await, (6, Some(100)));
+            let evidence = store.signature_evidence().await.unwrap();
+            assert_eq!(
+                evidence.iter().map(|e| e.commitment[0]).collect::<Vec<_>>(),
+                vec![1, 2]
+            );
+            assert_eq!(evidence[0].created_ms, 100);
+
+            // A request the rules refuse writes neither counter nor evidence.
+            let unowed = Entry::new(
+                1_795_442_400_500,
+                veche_entry::Signature {
+                    petition: 999,
+                    nullifier: [6; 32],
+                    assertion: [6; 32],
+                },
+            )
+            .encode()
+            .unwrap();
+            match log
+                .submit_with(vec![unowed], true, with(&counted, 9, 300, 6))
+                .await
+            {
+                Err(AppendError::Rejected(v)) => assert_eq!(v.code, "unknown-petition"),
+                other => panic!("a signature on no petition was accepted: {other:?}"),
+            }
+            assert_eq!(stored_count(&store, &counted).await, (6, Some(100)));
+            assert_eq!(store.signature_evidence().await.unwrap().len(), 2);
+            log.shutdown();
+            task.await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn uses_in_one_batch_follow_each_other() {
+        for (store, _dir) in stores().await {
+            let cred = credential(&store, 1, 5).await;
+            let mut seq = sequencer(&store).await;
+            // Two assertions of one authenticator with the same counter (a
+            // cloned key) in one batch: the first wins, the second is
+            // refused; a later, higher one in the same batch follows.
+            let requests = [
+                request(vec![entry(1)], with(&cred, 7, 10, 1)),
+                request(vec![entry(2)], with(&cred, 7, 11, 2)),
+                request(vec![entry(3)], with(&cred, 8, 12, 3)),
+            ];
+            let (outcomes, checkpoint) = seq.commit_requests(&requests).await.unwrap();
+            assert!(checkpoint.is_some());
+            assert_eq!(outcomes[0].as_ref().unwrap().first, 0);
+            assert_eq!(
+                outcomes[1].as_ref().unwrap_err().code,
+                "sign-count-not-increasing"
+            );
+            assert_eq!(outcomes[2].as_ref().unwrap().first, 1);
+            assert_eq!(stored_count(&store, &cred).await, (8, Some(12)));
+            assert_eq!(
+                store
+                    .signature_evidence()
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|e| e.commitment[0])
+                    .collect::<Vec<_>>(),
+                vec![1, 3]
+            );
+            assert_eq!(store.count_entries().await.unwrap(), 2);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rolled_back_batch_frees_the_log_and_a_stale_one_is_refused() {
+        for (store, _dir) in stores().await {
+            let cred = credential(&store, 1, 0).await;
+            let tx = store.begin_batch(0).await.unwrap();
+            tx.rollback().await.unwrap();
+            // Another writer holding the lock: a batch built on a stale size
+            // is refused as a conflict, before anything is written.
+            let mut seq = sequencer(&store).await;
+            seq.integrate(&[entry(1)], true).await.unwrap();
+            assert!(matches!(
+                store.begin_batch(0).await,
+                Err(StoreError::Conflict {
+                    expected: 0,
+                    stored: 1
+                })
+            ));
+            assert_eq!(stored_count(&store, &cred).await, (0, None));
+            assert!(store.signature_evidence().await.unwrap().is_empty());
+        }
+    }
 }
