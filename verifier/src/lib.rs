@@ -13,6 +13,8 @@
 //!   entry follows the service's rules (the `veche-state` fold);
 //! * [`petitions`]: the petitions the audited log declares, and the
 //!   legislature deadline report;
+//! * [`polls`]: the polls and participatory-budgeting rounds it declares,
+//!   each declared tally recomputed from the ballots;
 //! * [`eligibility`]: every petition signature is backed by a valid passkey
 //!   assertion of a registered credential (from an auditor's export).
 //!
@@ -29,6 +31,7 @@ pub mod eligibility;
 mod fetch;
 pub mod mirror;
 pub mod petitions;
+pub mod polls;
 pub mod receipt;
 pub mod source;
 pub mod state;

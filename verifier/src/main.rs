@@ -6,7 +6,7 @@ use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use veche_verify::checkpoint::{Show, Verified, key_name, verify_log_checkpoint};
-use veche_verify::{Error, Result, audit, eligibility, petitions, receipt, source, state};
+use veche_verify::{Error, Result, audit, eligibility, petitions, polls, receipt, source, state};
 
 mod pb;
 
@@ -87,6 +87,42 @@ enum Command {
         json: bool,
         /// Judge the legislature's deadlines at this time: RFC 3339 or
         /// milliseconds since the Unix epoch [default: now].
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
+    },
+    /// Audit the log (as `audit`), then show one poll recounted from its
+    /// ballots: question, method, window, turnout, counts or Schulze
+    /// ranking, winners, and the declared closing.
+    #[command(name = "poll", after_help = EXIT_CODES)]
+    Poll {
+        #[command(flatten)]
+        log: LogArgs,
+        /// The poll id: the log index of its poll_opened entry.
+        #[arg(value_name = "ID")]
+        id: u64,
+        /// Print one JSON object on standard output instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Judge the poll's status at this time: RFC 3339 or milliseconds
+        /// since the Unix epoch [default: now].
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
+    },
+    /// Audit the log (as `audit`), then show one participatory-budgeting
+    /// round recounted from its ballots: phases, projects with approvals
+    /// and costs, winners, spent against the budget, the declared result.
+    #[command(name = "pb-round", after_help = EXIT_CODES)]
+    PbRound {
+        #[command(flatten)]
+        log: LogArgs,
+        /// The round id: the log index of its pb_round_opened entry.
+        #[arg(value_name = "ID")]
+        id: u64,
+        /// Print one JSON object on standard output instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Judge the round's phase at this time: RFC 3339 or milliseconds
+        /// since the Unix epoch [default: now].
         #[arg(long, value_name = "TIME")]
         now: Option<String>,
     },
@@ -234,10 +270,15 @@ fn run_audit_visiting(
 
 fn audit_command(args: &LogArgs, json: bool, now: Option<&str>) -> Result<()> {
     let now = time_arg(now, json)?;
-    let result = run_audit(args);
+    // The recount of every declared poll and round tally is part of the
+    // audit: a disagreement fails it like any refused entry.
+    let result = run_audit(args).and_then(|(v, a, st)| {
+        let tallies = polls::Summary::new(&a.state)?;
+        Ok((v, a, st, tallies))
+    });
     if json {
         let out = match &result {
-            Ok((v, a, _)) => {
+            Ok((v, a, _, tallies)) => {
                 let jurisdictions: Vec<_> = a
                     .jurisdictions
                     .iter()
@@ -279,6 +320,7 @@ fn audit_command(args: &LogArgs, json: bool, now: Option<&str>) -> Result<()> {
                     "entries_by_kind": a.entries_by_kind,
                     "jurisdictions": jurisdictions,
                     "petitions": petitions::Summary::new(&a.state, now).to_json(),
+                    "polls": tallies.to_json(),
                 })
             }
             Err(e) => serde_json::json!({
@@ -290,7 +332,7 @@ fn audit_command(args: &LogArgs, json: bool, now: Option<&str>) -> Result<()> {
         println!("{out}");
         return result.map(|_| ());
     }
-    let (v, a, state) = result?;
+    let (v, a, state, tallies) = result?;
     let cp = &v.checkpoint;
     println!("OK: audited the log {}", cp.origin);
     println!("  size {} entries, root {}", cp.size, cp.root.to_base64());
@@ -324,6 +366,84 @@ fn audit_command(args: &LogArgs, json: bool, now: Option<&str>) -> Result<()> {
         for line in summary.lines() {
             println!("  {line}");
         }
+    }
+    if tallies.polls + tallies.rounds > 0 {
+        for line in tallies.lines() {
+            println!("  {line}");
+        }
+    }
+    Ok(())
+}
+
+/// What `poll ID` or `pb-round ID` shows: JSON, or text lines.
+enum Shown {
+    Poll,
+    Round,
+}
+
+fn tally_command(
+    args: &LogArgs,
+    what: Shown,
+    id: u64,
+    json: bool,
+    now: Option<&str>,
+) -> Result<()> {
+    let now = time_arg(now, json)?;
+    let result = run_audit(args).and_then(|(v, a, _)| {
+        polls::Summary::new(&a.state)?;
+        let (name, body, lines) = match what {
+            Shown::Poll => {
+                let p = polls::find_poll(&a.state, id)?;
+                (
+                    "poll",
+                    polls::poll_json(p, now)?,
+                    polls::poll_lines(p, now)?,
+                )
+            }
+            Shown::Round => {
+                let r = polls::find_round(&a.state, id)?;
+                (
+                    "round",
+                    polls::round_json(r, now)?,
+                    polls::round_lines(r, now)?,
+                )
+            }
+        };
+        Ok((v, name, body, lines))
+    });
+    let (v, name, body, lines) = match result {
+        Ok(ok) => ok,
+        Err(e) => {
+            if json {
+                println!("{}", failure_json(&e));
+            }
+            return Err(e);
+        }
+    };
+    let cp = &v.checkpoint;
+    if json {
+        let out = serde_json::json!({
+            "ok": true,
+            "origin": cp.origin,
+            "size": cp.size,
+            "root": cp.root.to_base64(),
+            name: body,
+        });
+        println!("{out}");
+        return Ok(());
+    }
+    let title = if name == "poll" { "poll" } else { "PB round" };
+    println!(
+        "OK: {title} {id} as the log {} declares it, recounted",
+        cp.origin
+    );
+    println!(
+        "  (audited all {} entries, root {})",
+        cp.size,
+        cp.root.to_base64()
+    );
+    for line in lines {
+        println!("  {line}");
     }
     Ok(())
 }
@@ -453,6 +573,12 @@ fn main() -> ExitCode {
         Command::Audit { log, json, now } => audit_command(log, *json, now.as_deref()),
         Command::Petition { log, id, json, now } => {
             petition_command(log, *id, *json, now.as_deref())
+        }
+        Command::Poll { log, id, json, now } => {
+            tally_command(log, Shown::Poll, *id, *json, now.as_deref())
+        }
+        Command::PbRound { log, id, json, now } => {
+            tally_command(log, Shown::Round, *id, *json, now.as_deref())
         }
         Command::Eligibility { log, export, json } => eligibility_command(log, export, *json),
         Command::Pb(args) => pb::run(args),
