@@ -221,12 +221,32 @@ pub struct ListParams {
     overdue: Option<String>,
 }
 
+/// The plural form a catalogue text takes for the whole number `n`, by
+/// the CLDR rules: Russian `one` (1, 21, 101…), `few` (2–4, 22–24…) and
+/// `many` (0, 5–20, 25…); English `one` (1) and `many` for the rest. Texts
+/// that put a number before a noun come in these three forms (`<key>-one`,
+/// `-few`, `-many`) in both catalogues; "1 valid signatures" and
+/// "3 действительных подписей" are wrong.
+pub fn plural(n: u64, lang: Lang) -> &'static str {
+    match lang {
+        Lang::En if n == 1 => "one",
+        Lang::En => "many",
+        Lang::Ru => match (n % 10, n % 100) {
+            (1, r) if r != 11 => "one",
+            (2..=4, r) if !(12..=14).contains(&r) => "few",
+            _ => "many",
+        },
+    }
+}
+
 /// Progress toward the threshold, ready to show.
 pub struct Progress {
     pub valid: u64,
     /// At least 1 (the value of a `<progress>` max).
     pub needed: u64,
     pub valid_text: String,
+    /// "valid signatures" in the form `valid` calls for.
+    pub valid_label: String,
     pub percent: String,
     pub reached: bool,
     /// "1,234 of 1,033 signatures needed".
@@ -242,6 +262,7 @@ impl Progress {
             valid,
             needed: needed.max(1),
             summary: fill(&tr.t("pet-progress-summary"), &[&valid_text, &needed_text]),
+            valid_label: tr.t(&format!("pet-valid-signatures-{}", plural(valid, lang))),
             valid_text,
             percent: percent(valid, needed, lang),
             reached,
@@ -1693,6 +1714,37 @@ mod tests {
         assert_eq!(c.line, "M56,224 H56 V20 H544");
         assert!(c.threshold.is_none());
         assert_eq!(c.x_start, c.x_end);
+    }
+
+    #[test]
+    fn plural_forms_follow_cldr() {
+        let ru = |n| plural(n, Lang::Ru);
+        for n in [1, 21, 101, 1001] {
+            assert_eq!(ru(n), "one", "{n}");
+        }
+        for n in [2, 3, 4, 22, 34, 102] {
+            assert_eq!(ru(n), "few", "{n}");
+        }
+        for n in [0, 5, 11, 12, 13, 14, 19, 20, 25, 111, 112, 1000] {
+            assert_eq!(ru(n), "many", "{n}");
+        }
+        assert_eq!(plural(1, Lang::En), "one");
+        for n in [0, 2, 3, 11, 21, 101] {
+            assert_eq!(plural(n, Lang::En), "many", "{n}");
+        }
+        // Every form of every plural text exists in both languages.
+        for lang in [Lang::Ru, Lang::En] {
+            for form in ["one", "few", "many"] {
+                let key = format!("pet-valid-signatures-{form}");
+                assert!(Tr(lang).has(&key), "{key} in {lang:?}");
+            }
+        }
+        let label = |n, lang| Progress::new(n, 3, false, Tr(lang)).valid_label;
+        assert_eq!(label(1, Lang::En), "valid signature");
+        assert_eq!(label(3, Lang::En), "valid signatures");
+        assert_eq!(label(1, Lang::Ru), "действительная подпись");
+        assert_eq!(label(3, Lang::Ru), "действительные подписи");
+        assert_eq!(label(5, Lang::Ru), "действительных подписей");
     }
 
     #[test]

@@ -10,12 +10,17 @@
 #[allow(dead_code)]
 #[path = "../server/common.rs"]
 mod common;
+mod petitions;
 mod setup;
 
+use std::ops::Deref;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chromiumoxide::cdp::browser_protocol::page::CaptureScreenshotFormat;
+use chromiumoxide::cdp::browser_protocol::target::{
+    CreateBrowserContextParams, CreateTargetParams,
+};
 use chromiumoxide::cdp::browser_protocol::web_authn::{
     AddVirtualAuthenticatorParams, AuthenticatorId, AuthenticatorProtocol, AuthenticatorTransport,
     EnableParams, GetCredentialsParams, RemoveVirtualAuthenticatorParams,
@@ -30,32 +35,32 @@ use serde_json::Value;
 use common::{Backend, TestApp, TestDb};
 
 /// How long any one step may take before the test fails.
-const STEP: Duration = Duration::from_secs(20);
+pub(crate) const STEP: Duration = Duration::from_secs(20);
 
 #[derive(Clone, Copy)]
-enum Lang {
+pub(crate) enum Lang {
     Ru,
     En,
 }
 
 /// The visible texts the tests expect, per language.
-struct Texts {
-    code: &'static str,
-    enrol_h1: &'static str,
-    sign_in_h1: &'static str,
-    sign_in_button: &'static str,
-    account_h1: &'static str,
-    add_passkey: &'static str,
-    revoke: &'static str,
-    sign_out: &'static str,
+pub(crate) struct Texts {
+    pub(crate) code: &'static str,
+    pub(crate) enrol_h1: &'static str,
+    pub(crate) sign_in_h1: &'static str,
+    pub(crate) sign_in_button: &'static str,
+    pub(crate) account_h1: &'static str,
+    pub(crate) add_passkey: &'static str,
+    pub(crate) revoke: &'static str,
+    pub(crate) sign_out: &'static str,
 }
 
 impl Lang {
-    fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         self.texts().code
     }
 
-    fn texts(self) -> Texts {
+    pub(crate) fn texts(self) -> Texts {
         match self {
             Lang::Ru => Texts {
                 code: "ru",
@@ -82,7 +87,7 @@ impl Lang {
 }
 
 /// The Chromium executable, or `None` after printing why the test is skipped.
-fn chromium() -> Option<String> {
+pub(crate) fn chromium() -> Option<String> {
     match std::env::var("VECHE_TEST_CHROMIUM") {
         Ok(path) if !path.is_empty() => Some(path),
         _ => {
@@ -92,16 +97,30 @@ fn chromium() -> Option<String> {
     }
 }
 
-/// A headless Chromium with a fresh profile, its CDP event loop, and one tab.
-struct Chromium {
+/// A headless Chromium with a fresh profile, its CDP event loop, and one
+/// tab (in the default browser context), which it derefs to.
+pub(crate) struct Chromium {
     browser: Browser,
     events: tokio::task::JoinHandle<()>,
-    page: Page,
+    tab: Tab,
     _profile: tempfile::TempDir,
 }
 
+impl Deref for Chromium {
+    type Target = Tab;
+
+    fn deref(&self) -> &Tab {
+        &self.tab
+    }
+}
+
+/// One tab and the helpers that drive it.
+pub(crate) struct Tab {
+    pub(crate) page: Page,
+}
+
 impl Chromium {
-    async fn launch(executable: &str) -> Self {
+    pub(crate) async fn launch(executable: &str) -> Self {
         let profile = tempfile::Builder::new()
             .prefix("veche-chromium-")
             .tempdir()
@@ -141,14 +160,43 @@ impl Chromium {
         Self {
             browser,
             events,
-            page,
+            tab: Tab { page },
             _profile: profile,
         }
     }
 
+    /// A tab in a browser context of its own: its own cookies and storage,
+    /// as if it were another person's browser.
+    pub(crate) async fn new_context_tab(&self) -> Tab {
+        let context = self
+            .browser
+            .create_browser_context(CreateBrowserContextParams::default())
+            .await
+            .expect("Target.createBrowserContext");
+        let target = CreateTargetParams::builder()
+            .url("about:blank")
+            .browser_context_id(context)
+            .build()
+            .expect("target params");
+        let page = self
+            .browser
+            .new_page(target)
+            .await
+            .expect("new tab in its own context");
+        Tab { page }
+    }
+
+    pub(crate) async fn close(mut self) {
+        let _ = self.browser.close().await;
+        let _ = self.browser.wait().await;
+        self.events.abort();
+    }
+}
+
+impl Tab {
     /// A platform passkey authenticator (internal transport, resident keys,
     /// user verification, presence confirmed automatically).
-    async fn add_authenticator(&self) -> AuthenticatorId {
+    pub(crate) async fn add_authenticator(&self) -> AuthenticatorId {
         let options = VirtualAuthenticatorOptions::builder()
             .protocol(AuthenticatorProtocol::Ctap2)
             .transport(AuthenticatorTransport::Internal)
@@ -166,7 +214,7 @@ impl Chromium {
             .authenticator_id
     }
 
-    async fn enable_webauthn(&self) -> AuthenticatorId {
+    pub(crate) async fn enable_webauthn(&self) -> AuthenticatorId {
         self.page
             .execute(EnableParams::default())
             .await
@@ -174,14 +222,14 @@ impl Chromium {
         self.add_authenticator().await
     }
 
-    async fn remove_authenticator(&self, id: AuthenticatorId) {
+    pub(crate) async fn remove_authenticator(&self, id: AuthenticatorId) {
         self.page
             .execute(RemoveVirtualAuthenticatorParams::new(id))
             .await
             .expect("WebAuthn.removeVirtualAuthenticator");
     }
 
-    async fn credentials(&self, id: &AuthenticatorId) -> usize {
+    pub(crate) async fn credentials(&self, id: &AuthenticatorId) -> usize {
         self.page
             .execute(GetCredentialsParams::new(id.clone()))
             .await
@@ -191,7 +239,7 @@ impl Chromium {
             .len()
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.page
             .goto(url)
             .await
@@ -199,7 +247,7 @@ impl Chromium {
     }
 
     /// Evaluates a JS expression; `None` while the page is between documents.
-    async fn eval(&self, js: &str) -> Option<Value> {
+    pub(crate) async fn eval(&self, js: &str) -> Option<Value> {
         self.page
             .evaluate(js)
             .await
@@ -209,7 +257,7 @@ impl Chromium {
 
     /// Waits until `cond` (a JS expression) is true on the current page;
     /// fails at once, with its text, when the page shows an error status.
-    async fn wait_for(&self, what: &str, cond: &str) {
+    pub(crate) async fn wait_for(&self, what: &str, cond: &str) {
         let js = format!(
             "(() => {{ const s = document.querySelector('#status'); \
              const err = s && !s.hidden && s.classList.contains('error') ? s.textContent : null; \
@@ -237,7 +285,7 @@ impl Chromium {
     }
 
     /// Waits for /account with its passkey table, in any state.
-    async fn wait_for_account(&self, what: &str) {
+    pub(crate) async fn wait_for_account(&self, what: &str) {
         self.wait_for(
             what,
             "location.pathname === '/account' && document.querySelector('[data-testid=passkeys]')",
@@ -247,7 +295,7 @@ impl Chromium {
 
     /// The sign-out button (a plain form) ends the session: /account then
     /// sends to /sign-in.
-    async fn sign_out(&self, url: &str, lang: &str) {
+    pub(crate) async fn sign_out(&self, url: &str, lang: &str) {
         self.click("[data-testid=sign-out]").await;
         self.wait_for("sign-out", "location.pathname === '/'").await;
         // /account now redirects to /sign-in. Checked with a fetch that does
@@ -265,7 +313,7 @@ impl Chromium {
         );
     }
 
-    async fn click(&self, selector: &str) {
+    pub(crate) async fn click(&self, selector: &str) {
         self.page
             .find_element(selector)
             .await
@@ -275,7 +323,7 @@ impl Chromium {
             .unwrap_or_else(|e| panic!("click {selector}: {e}"));
     }
 
-    async fn type_into(&self, selector: &str, text: &str) {
+    pub(crate) async fn type_into(&self, selector: &str, text: &str) {
         self.page
             .find_element(selector)
             .await
@@ -288,7 +336,7 @@ impl Chromium {
             .unwrap_or_else(|e| panic!("type into {selector}: {e}"));
     }
 
-    async fn text(&self, selector: &str) -> String {
+    pub(crate) async fn text(&self, selector: &str) -> String {
         let js = format!(
             "(() => {{ const e = document.querySelector({}); return e ? e.textContent.trim() : null; }})()",
             Value::from(selector)
@@ -299,7 +347,7 @@ impl Chromium {
         }
     }
 
-    async fn count(&self, selector: &str) -> u64 {
+    pub(crate) async fn count(&self, selector: &str) -> u64 {
         let js = format!(
             "document.querySelectorAll({}).length",
             Value::from(selector)
@@ -307,7 +355,7 @@ impl Chromium {
         self.eval(&js).await.and_then(|v| v.as_u64()).unwrap()
     }
 
-    async fn path(&self) -> String {
+    pub(crate) async fn path(&self) -> String {
         self.eval("location.pathname")
             .await
             .and_then(|v| v.as_str().map(str::to_string))
@@ -315,7 +363,7 @@ impl Chromium {
     }
 
     /// The page is in `lang`, with this h1.
-    async fn assert_page(&self, lang: Lang, h1: &str) {
+    pub(crate) async fn assert_page(&self, lang: Lang, h1: &str) {
         let html_lang = self
             .eval("document.documentElement.lang")
             .await
@@ -329,7 +377,56 @@ impl Chromium {
         assert_eq!(self.text("h1").await, h1);
     }
 
-    async fn screenshot(&self, name: &str) {
+    /// Enrols on /enrol with an enrolment code (a passkey made by this
+    /// tab's authenticator); lands signed in on /account. With `screenshot`,
+    /// the empty enrolment page is saved under that name first.
+    pub(crate) async fn enrol_by_code(
+        &self,
+        url: &str,
+        lang: Lang,
+        code: &str,
+        screenshot: Option<&str>,
+    ) {
+        let t = lang.texts();
+        self.goto(&format!("{url}/enrol?lang={}", t.code)).await;
+        self.assert_page(lang, t.enrol_h1).await;
+        if let Some(name) = screenshot {
+            self.screenshot(name).await;
+        }
+        self.type_into("#code", code).await;
+        self.click("[data-testid=enrol-code-submit]").await;
+        self.wait_for_account("enrolment by code lands on /account")
+            .await;
+        self.assert_page(lang, t.account_h1).await;
+    }
+
+    /// Signs in on /sign-in with the button; lands on /account.
+    ///
+    /// The virtual authenticator would also answer the page's conditional
+    /// (autofill) request at once (a real one waits for the user to pick the
+    /// passkey from autofill), so the page is told that conditional
+    /// mediation is unavailable, leaving the button's request alone.
+    pub(crate) async fn sign_in_with_button(&self, url: &str, lang: Lang) {
+        let t = lang.texts();
+        self.page
+            .evaluate_on_new_document(
+                "if (window.PublicKeyCredential) \
+                 PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false);",
+            )
+            .await
+            .expect("Page.addScriptToEvaluateOnNewDocument");
+        self.goto(&format!("{url}/sign-in?lang={}", t.code)).await;
+        self.assert_page(lang, t.sign_in_h1).await;
+        assert_eq!(
+            self.text("[data-testid=sign-in-submit]").await,
+            t.sign_in_button
+        );
+        self.click("[data-testid=sign-in-submit]").await;
+        self.wait_for_account("sign-in with the button lands on /account")
+            .await;
+    }
+
+    pub(crate) async fn screenshot(&self, name: &str) {
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).unwrap();
         let png = self
@@ -344,16 +441,10 @@ impl Chromium {
             .expect("screenshot");
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
-
-    async fn close(mut self) {
-        let _ = self.browser.close().await;
-        let _ = self.browser.wait().await;
-        self.events.abort();
-    }
 }
 
 /// `target/screenshots` (or under `CARGO_TARGET_DIR`).
-fn screenshot_dir() -> PathBuf {
+pub(crate) fn screenshot_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
@@ -362,14 +453,23 @@ fn screenshot_dir() -> PathBuf {
 
 /// The server, its staff and roll set up over the API, and enrolment codes
 /// for `records`.
-struct World {
-    app: TestApp,
-    codes: Vec<String>,
+pub(crate) struct World {
+    pub(crate) app: TestApp,
+    pub(crate) codes: Vec<String>,
+    /// The administrator's API session, to invite more staff.
+    pub(crate) admin: setup::Client,
     _db: TestDb,
     _dir: tempfile::TempDir,
 }
 
+/// [`world_of`] with the population [`setup::POPULATION`].
 fn world(records: &[&str]) -> World {
+    world_of(setup::POPULATION, records)
+}
+
+/// A fresh server and database whose jurisdiction has `population`, with
+/// enrolment codes for `records`.
+pub(crate) fn world_of(population: u64, records: &[&str]) -> World {
     let dir = common::data_dir();
     let db = TestDb::new(Backend::Sqlite, "browser").unwrap();
     let app = TestApp::start_with(dir.path(), &db, None, &["--enrol-per-hour", "1000"], None);
@@ -378,10 +478,11 @@ fn world(records: &[&str]) -> World {
         "the RP ID is localhost: {}",
         app.url
     );
-    let codes = setup::set_up(dir.path(), &db, &app, records);
+    let (admin, codes) = setup::set_up(dir.path(), &db, &app, population, records);
     World {
         app,
         codes,
+        admin,
         _db: db,
         _dir: dir,
     }
@@ -402,14 +503,8 @@ async fn journey_by_code(lang: Lang) {
     let first = c.enable_webauthn().await;
 
     // Enrolment by code.
-    c.goto(&format!("{url}/enrol?lang={l}")).await;
-    c.assert_page(lang, t.enrol_h1).await;
-    c.screenshot(&format!("enrol-{l}")).await;
-    c.type_into("#code", &w.codes[0]).await;
-    c.click("[data-testid=enrol-code-submit]").await;
-    c.wait_for_account("enrolment by code lands on /account")
+    c.enrol_by_code(&url, lang, &w.codes[0], Some(&format!("enrol-{l}")))
         .await;
-    c.assert_page(lang, t.account_h1).await;
     assert_eq!(c.count("[data-testid=passkey-row]").await, 1);
     assert_eq!(
         c.count("[data-testid=revoke]").await,
@@ -437,26 +532,8 @@ async fn journey_by_code(lang: Lang) {
     assert_eq!(c.count("[data-testid=passkey-row]").await, 1);
     c.sign_out(&url, l).await;
 
-    // Sign in with the button. The virtual authenticator would also answer
-    // the conditional request at once (a real one waits for the user to pick
-    // the passkey from autofill), so the page is told that conditional
-    // mediation is unavailable, leaving the button's request alone.
-    c.page
-        .evaluate_on_new_document(
-            "if (window.PublicKeyCredential) \
-             PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false);",
-        )
-        .await
-        .expect("Page.addScriptToEvaluateOnNewDocument");
-    c.goto(&format!("{url}/sign-in?lang={l}")).await;
-    c.assert_page(lang, t.sign_in_h1).await;
-    assert_eq!(
-        c.text("[data-testid=sign-in-submit]").await,
-        t.sign_in_button
-    );
-    c.click("[data-testid=sign-in-submit]").await;
-    c.wait_for_account("sign-in with the button lands on /account")
-        .await;
+    // Sign in with the button.
+    c.sign_in_with_button(&url, lang).await;
     assert_eq!(c.count("[data-testid=passkey-row]").await, 1);
 
     // A second passkey, on a second device: the first authenticator holds an

@@ -1,6 +1,7 @@
 //! The staff side of the browser journeys, over the API with a software
 //! authenticator (as `tests/server/identity.rs` does it): an administrator,
-//! a registrar of `test-oblast`, a roll of four records and enrolment codes.
+//! a registrar of `test-oblast`, a roll of four records, enrolment codes,
+//! and invites for more staff (accepted in the browser).
 
 use serde_json::{Value, json};
 use veche_passkey::Algorithm;
@@ -9,6 +10,9 @@ use veche_passkey::software::SoftwareAuthenticator;
 use crate::common::*;
 
 pub const JURISDICTION: &str = "test-oblast";
+
+/// The population the identity journeys use (no petition there needs it).
+pub const POPULATION: u64 = 5000;
 
 /// r2 is the record the document-data journey claims.
 pub const ROLL: &str = "record_id,document_number,date_of_birth,district\n\
@@ -19,7 +23,7 @@ r4,4513 333444,2001-07-07,South\n";
 
 /// One session (cookie) and its CSRF token.
 #[derive(Default)]
-struct Client {
+pub struct Client {
     cookie: Option<String>,
     csrf: Option<String>,
 }
@@ -78,6 +82,20 @@ impl Client {
         let r = self.call(app, "POST", "/api/v1/staff/invite/finish", &finish);
         assert_eq!(r.status, 201, "{}", r.text());
     }
+
+    /// An invite (the token of its link) for `role` in [`JURISDICTION`],
+    /// made by this administrator's session.
+    pub fn invite(&mut self, app: &TestApp, role: &str) -> String {
+        let r = self.call(
+            app,
+            "POST",
+            "/api/v1/staff/invites",
+            &json!({ "role": role, "jurisdiction": JURISDICTION }),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        let link = r.json()["link"].as_str().unwrap().to_string();
+        link.rsplit('/').next().unwrap().to_string()
+    }
 }
 
 /// The last path segment of the link `veche admin invite` prints.
@@ -103,22 +121,22 @@ fn admin_invite(dir: &std::path::Path, db: &TestDb, app: &TestApp) -> String {
     link.rsplit('/').next().unwrap().to_string()
 }
 
-/// An administrator, a registrar and the roll [`ROLL`]; returns one
-/// enrolment code for each of `records`, in order.
-pub fn set_up(dir: &std::path::Path, db: &TestDb, app: &TestApp, records: &[&str]) -> Vec<String> {
-    app.add_jurisdiction(JURISDICTION, 5000);
+/// [`JURISDICTION`] with `population`, an administrator, a registrar and
+/// the roll [`ROLL`]; returns the administrator's session and one enrolment
+/// code for each of `records`, in order.
+pub fn set_up(
+    dir: &std::path::Path,
+    db: &TestDb,
+    app: &TestApp,
+    population: u64,
+    records: &[&str],
+) -> (Client, Vec<String>) {
+    app.add_jurisdiction(JURISDICTION, population);
     let mut admin = Client::default();
     admin.accept_invite(app, &admin_invite(dir, db, app), Algorithm::Es256);
-    let r = admin.call(
-        app,
-        "POST",
-        "/api/v1/staff/invites",
-        &json!({ "role": "registrar", "jurisdiction": JURISDICTION }),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
-    let link = r.json()["link"].as_str().unwrap().to_string();
+    let invite = admin.invite(app, "registrar");
     let mut registrar = Client::default();
-    registrar.accept_invite(app, link.rsplit('/').next().unwrap(), Algorithm::Ed25519);
+    registrar.accept_invite(app, &invite, Algorithm::Ed25519);
 
     let req = ureq::http::Request::builder()
         .method("PUT")
@@ -139,7 +157,7 @@ pub fn set_up(dir: &std::path::Path, db: &TestDb, app: &TestApp, records: &[&str
     assert_eq!(r.json()["records"], 4);
 
     if records.is_empty() {
-        return Vec::new();
+        return (admin, Vec::new());
     }
     let r = registrar.call(
         app,
@@ -148,10 +166,11 @@ pub fn set_up(dir: &std::path::Path, db: &TestDb, app: &TestApp, records: &[&str
         &json!({ "record_ids": records, "valid_days": 30 }),
     );
     assert_eq!(r.status, 201, "{}", r.text());
-    r.json()["codes"]
+    let codes = r.json()["codes"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c["code"].as_str().unwrap().to_string())
-        .collect()
+        .collect();
+    (admin, codes)
 }
