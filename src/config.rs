@@ -22,6 +22,11 @@ use veche_store::{DatabaseConfig, Store};
 pub struct Cli {
     #[command(flatten)]
     pub storage: StorageArgs,
+    /// Run a demonstration on a data directory of its own (`<data-dir>/demo`):
+    /// demo jurisdictions, citizens and petitions in every state, seeded
+    /// through the real API. With another command, act on that demo data.
+    #[arg(long)]
+    pub demo: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -85,6 +90,10 @@ pub struct ServeArgs {
     pub argon2: Argon2Profile,
     #[command(flatten)]
     pub limits: crate::limits::LimitArgs,
+    /// Serve demo data from `<data-dir>/demo`, seeding it on first start
+    /// (the same as `veche --demo`).
+    #[arg(long)]
+    pub demo: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +112,7 @@ impl Default for ServeArgs {
             session_ttl: Duration::from_secs(12 * 3600),
             argon2: Argon2Profile::Production,
             limits: crate::limits::LimitArgs::default(),
+            demo: false,
         }
     }
 }

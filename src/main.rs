@@ -3,7 +3,8 @@
 //! `veche` (or `veche serve`) runs the web server on the embedded SQLite
 //! database in `./veche-data/`; `--database-url postgres://…` uses
 //! PostgreSQL. `veche jurisdiction add|list` and `veche log export DIR` work
-//! on the same database, also while the server runs.
+//! on the same database, also while the server runs. `veche --demo` serves
+//! seeded demo data from `<data-dir>/demo` (src/demo.rs).
 
 // `Problem` (RFC 9457 body) is the error of every handler; it is built only
 // on the error path, so its size (about 150 bytes) costs nothing that
@@ -12,6 +13,8 @@
 
 mod auth;
 mod config;
+#[cfg(feature = "demo")]
+mod demo;
 mod i18n;
 mod identity_api;
 mod jurisdictions;
@@ -59,7 +62,16 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(mut cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        None if cli.demo => return serve_demo(&cli.storage, &ServeArgs::default()).await,
+        Some(Command::Serve(args)) if cli.demo || args.demo => {
+            return serve_demo(&cli.storage, args).await;
+        }
+        // `veche --demo jurisdiction list` and the like act on the demo data.
+        Some(_) if cli.demo => cli.storage = demo_storage(&cli.storage).await?,
+        _ => {}
+    }
     match cli.command {
         None => server::serve(&cli.storage, &ServeArgs::default()).await,
         Some(Command::Serve(args)) => server::serve(&cli.storage, &args).await,
@@ -107,4 +119,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+#[cfg(feature = "demo")]
+async fn serve_demo(storage: &config::StorageArgs, args: &ServeArgs) -> anyhow::Result<()> {
+    demo::run(storage, args).await
+}
+
+#[cfg(feature = "demo")]
+async fn demo_storage(storage: &config::StorageArgs) -> anyhow::Result<config::StorageArgs> {
+    demo::existing_storage(storage).await
+}
+
+#[cfg(not(feature = "demo"))]
+const NO_DEMO: &str =
+    "this veche was built without the `demo` feature (build it with `--features demo`)";
+
+#[cfg(not(feature = "demo"))]
+async fn serve_demo(_: &config::StorageArgs, _: &ServeArgs) -> anyhow::Result<()> {
+    anyhow::bail!(NO_DEMO)
+}
+
+#[cfg(not(feature = "demo"))]
+async fn demo_storage(_: &config::StorageArgs) -> anyhow::Result<config::StorageArgs> {
+    anyhow::bail!(NO_DEMO)
 }

@@ -23,7 +23,22 @@ pub struct Nav {
     pub csrf: String,
 }
 
+/// Set once at start-up by `veche --demo`: every page then carries the
+/// "Demo data" banner, so demo petitions are never taken for real ones.
+static DEMO_MODE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Marks this process as serving demo data (see [`Nav::demo`]).
+#[cfg_attr(not(feature = "demo"), allow(dead_code))]
+pub fn set_demo_mode() {
+    DEMO_MODE.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 impl Nav {
+    /// Whether the page shows the "Demo data" banner (`templates/base.html`).
+    pub fn demo(&self) -> bool {
+        DEMO_MODE.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub(crate) fn of(me: Option<&SignedIn>) -> Self {
         match me {
             None => Self::default(),

@@ -3,6 +3,7 @@
 
 mod common;
 mod crash;
+mod demo;
 mod go_interop;
 mod identity;
 mod log_api;
