@@ -24,6 +24,7 @@ mod openapi;
 mod pages;
 mod petition_pages;
 mod petitions;
+mod polls;
 mod problem;
 mod roll_api;
 mod server;

@@ -130,6 +130,11 @@ described in `specs/log.md`, not here. Every error is an RFC 9457 problem \
         crate::petitions::upload_attachment,
         crate::petitions::attachment,
         crate::petitions::eligibility_export,
+        crate::polls::open,
+        crate::polls::list,
+        crate::polls::show,
+        crate::polls::ballot_options,
+        crate::polls::cast,
         crate::webhook::put_endpoint,
         crate::webhook::get_endpoint,
         crate::webhook::delete_endpoint,
@@ -166,6 +171,12 @@ described in `specs/log.md`, not here. Every error is an RFC 9457 problem \
         crate::petitions::PetitionView,
         crate::petitions::PetitionRulesRequest,
         crate::petitions::PetitionRulesView,
+        crate::polls::Bilingual,
+        crate::polls::OpenPollRequest,
+        crate::polls::PollAppended,
+        crate::polls::BallotRequest,
+        crate::polls::PollResult,
+        crate::polls::PollView,
     )),
     modifiers(&ProblemDoc, &SecuritySchemes),
     tags(
@@ -179,6 +190,7 @@ described in `specs/log.md`, not here. Every error is an RFC 9457 problem \
         (name = "roll", description = "The registrar's roll and enrolment codes (`specs/roll.md`)"),
         (name = "petitions", description = "Filing, moderation, signatures with receipts, open data (`specs/petitions.md`)"),
         (name = "legislature", description = "The legislature's acknowledgement, schedule and decisions (`specs/petitions.md`)"),
+        (name = "polls", description = "Priority polls: opening, passkey ballots with re-voting, turnout and the declared tally (`specs/polls.md`)"),
         (name = "webhooks", description = "Delivery of threshold-reached petitions to legislatures (`specs/webhook.md`)"),
     )
 )]

@@ -88,6 +88,20 @@ impl NullifierKey {
         )
     }
 
+    /// The voter's nullifier in poll `poll` (`specs/polls.md`): the
+    /// signature construction under the scope `poll`, so a resident's poll
+    /// and petition nullifiers never coincide.
+    pub fn poll(&self, poll: u64, jurisdiction: &str, record_id: &str) -> [u8; 32] {
+        self.keyed(
+            "veche nullifier v1\npoll\n",
+            &[
+                &poll.to_be_bytes(),
+                jurisdiction.as_bytes(),
+                record_id.as_bytes(),
+            ],
+        )
+    }
+
     /// The author's pseudonym on a petition with content `content`.
     pub fn author(&self, content: &[u8; 32], jurisdiction: &str, record_id: &str) -> [u8; 32] {
         self.keyed(

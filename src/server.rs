@@ -16,7 +16,7 @@ use veche_store::{LogHandle, Sequencer, SequencerConfig, Store, SystemClock};
 use crate::config::{ServeArgs, StorageArgs, load_or_create_key, origin_from_url, resolve_origin};
 use crate::problem::Problem;
 use crate::{
-    auth, identity_api, jurisdictions, limits, log_api, openapi, pages, petitions, roll_api,
+    auth, identity_api, jurisdictions, limits, log_api, openapi, pages, petitions, polls, roll_api,
 };
 
 /// What every handler can reach.
@@ -73,6 +73,13 @@ pub fn router(state: AppState) -> Router {
             get(petitions::list).post(petitions::file),
         )
         .route("/api/v1/petitions/{id}", get(petitions::show))
+        .route("/api/v1/polls", get(polls::list).post(polls::open))
+        .route("/api/v1/polls/{id}", get(polls::show))
+        .route(
+            "/api/v1/polls/{id}/ballots/options",
+            post(polls::ballot_options),
+        )
+        .route("/api/v1/polls/{id}/ballots", post(polls::cast))
         .route(
             "/api/v1/petitions/{id}/moderation",
             post(petitions::moderate),
@@ -266,6 +273,7 @@ pub async fn serve_with(
     };
     spawn_housekeeping(state.clone());
     petitions::spawn_closer(state.clone());
+    polls::spawn_closer(state.clone());
     crate::webhook::spawn(state.clone());
     // Printed (not only logged) so people and tests find the URL.
     println!("Veche is serving the log `{origin}` at {public_url}/");

@@ -9,6 +9,7 @@ mod identity;
 mod log_api;
 mod openapi;
 mod petitions;
+mod polls;
 mod verify;
 mod webhook;
 

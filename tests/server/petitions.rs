@@ -12,7 +12,7 @@ use crate::common::*;
 use crate::identity::{Client, enrol, invite_link, put_csv};
 
 /// Nine records; the document numbers are `4510 0000NN`.
-fn roll() -> String {
+pub(crate) fn roll() -> String {
     let mut csv = String::from("record_id,document_number,date_of_birth,district\n");
     for i in 1..=9 {
         csv.push_str(&format!("r{i},4510 0000{i:02},1990-01-{i:02},\n"));
@@ -27,7 +27,7 @@ struct World {
     citizens: Vec<(Client, SoftwareAuthenticator)>,
 }
 
-fn staff(app: &TestApp, admin: &mut Client, role: &str) -> Client {
+pub(crate) fn staff(app: &TestApp, admin: &mut Client, role: &str) -> Client {
     let r = admin.call(
         app,
         "POST",
@@ -125,7 +125,7 @@ fn settled_size(app: &TestApp) -> u64 {
     app.get("/api/v1/log").json()["size"].as_u64().unwrap()
 }
 
-fn entries(app: &TestApp) -> Vec<Value> {
+pub(crate) fn entries(app: &TestApp) -> Vec<Value> {
     let mut out = Vec::new();
     loop {
         let page = app
