@@ -223,6 +223,19 @@ fn citizen(me: &SignedIn) -> Result<(&str, &str), Problem> {
 /// The staff member as an entry's actor, after checking the role and, for
 /// staff bound to a jurisdiction, that it is the petition's.
 fn actor(me: &SignedIn, role: StaffRole, jurisdiction: &str) -> Result<Actor, Problem> {
+    staff_actor(me, role, jurisdiction, "this petition")
+}
+
+/// The staff member as an entry's actor: the role is checked here for a
+/// precise answer (and again by the log's rules), and staff bound to a
+/// jurisdiction act for that jurisdiction only (`subject` names what they
+/// act on, for the refusal's detail).
+pub(crate) fn staff_actor(
+    me: &SignedIn,
+    role: StaffRole,
+    jurisdiction: &str,
+    subject: &str,
+) -> Result<Actor, Problem> {
     me.require_role(&[role.name()])?;
     if let Some(j) = &me.account.jurisdiction
         && j != jurisdiction
@@ -232,7 +245,7 @@ fn actor(me: &SignedIn, role: StaffRole, jurisdiction: &str) -> Result<Actor, Pr
             StatusCode::FORBIDDEN,
             "forbidden",
             "Forbidden",
-            format!("You act for {j}; this petition belongs to {jurisdiction}."),
+            format!("You act for {j}; {subject} belongs to {jurisdiction}."),
         ));
     }
     let role = me

@@ -129,29 +129,10 @@ fn resident(me: &SignedIn) -> Result<(&str, &str), Problem> {
     }
 }
 
-/// The organiser as the entry's actor: the role is checked here for a
-/// precise answer and again by the log rule; staff bound to a jurisdiction
-/// may open polls of that jurisdiction only.
+/// The organiser as the entry's actor (staff bound to a jurisdiction open
+/// polls of that jurisdiction only).
 fn organiser(me: &SignedIn, jurisdiction: &str) -> Result<Actor, Problem> {
-    me.require_role(&[StaffRole::Organiser.name()])?;
-    if let Some(j) = &me.account.jurisdiction
-        && j != jurisdiction
-        && me.account.role.as_deref() != Some("admin")
-    {
-        return Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Forbidden",
-            format!("You act for {j}; you cannot open a poll of {jurisdiction}."),
-        ));
-    }
-    let role = me
-        .account
-        .role
-        .as_deref()
-        .and_then(StaffRole::from_name)
-        .unwrap_or(StaffRole::Organiser);
-    Ok(Actor::new(role, me.account.pseudonym.clone()))
+    crate::petitions::staff_actor(me, StaffRole::Organiser, jurisdiction, "the poll")
 }
 
 /// The voter's nullifier in poll `poll`: keyed BLAKE3 like a petition
