@@ -205,6 +205,18 @@ fn petition_snapshot(state: &AppState, id: u64) -> Result<Petition, Problem> {
 }
 
 fn citizen(me: &SignedIn) -> Result<(&str, &str), Problem> {
+    enrolled_citizen(
+        me,
+        "This needs the passkey of a citizen enrolled in a jurisdiction's roll.",
+    )
+}
+
+/// The signed-in citizen's jurisdiction and roll record; anyone else is
+/// refused as `citizens-only` with `detail`.
+pub(crate) fn enrolled_citizen<'a>(
+    me: &'a SignedIn,
+    detail: &'static str,
+) -> Result<(&'a str, &'a str), Problem> {
     match (
         &me.account.kind[..],
         &me.account.jurisdiction,
@@ -215,7 +227,7 @@ fn citizen(me: &SignedIn) -> Result<(&str, &str), Problem> {
             StatusCode::FORBIDDEN,
             "citizens-only",
             "Only enrolled citizens can do this",
-            "This needs the passkey of a citizen enrolled in a jurisdiction's roll.",
+            detail,
         )),
     }
 }

@@ -97,7 +97,8 @@ fn with_poll<T>(
     f(st.poll(id).ok_or_else(|| unknown_poll(id))?)
 }
 
-/// Appends an entry through the sequencer, mapping refusals to problems.
+/// Appends an entry through the sequencer, mapping refusals with this
+/// module's `violation_problem` (poll codes have their own statuses).
 async fn submit(state: &AppState, entry: Entry, checkpoint: bool) -> Result<Appended, Problem> {
     let bytes = entry
         .encode()
@@ -114,19 +115,10 @@ async fn submit(state: &AppState, entry: Entry, checkpoint: bool) -> Result<Appe
 
 /// The resident's jurisdiction and roll record.
 fn resident(me: &SignedIn) -> Result<(&str, &str), Problem> {
-    match (
-        &me.account.kind[..],
-        &me.account.jurisdiction,
-        &me.account.record_id,
-    ) {
-        ("citizen", Some(j), Some(r)) => Ok((j, r)),
-        _ => Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "citizens-only",
-            "Only enrolled citizens can do this",
-            "Voting needs the passkey of a citizen enrolled in the poll's jurisdiction.",
-        )),
-    }
+    crate::petitions::enrolled_citizen(
+        me,
+        "Voting needs the passkey of a citizen enrolled in the poll's jurisdiction.",
+    )
 }
 
 /// The organiser as the entry's actor (staff bound to a jurisdiction open
