@@ -22,6 +22,7 @@ mod limits;
 mod log_api;
 mod openapi;
 mod pages;
+mod pb_rounds;
 mod petition_pages;
 mod petitions;
 mod polls;

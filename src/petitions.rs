@@ -102,6 +102,33 @@ impl NullifierKey {
         )
     }
 
+    /// The voter's nullifier in PB round `round` (`specs/pb-rounds.md`):
+    /// the same construction under the scope `pb`.
+    pub fn pb(&self, round: u64, jurisdiction: &str, record_id: &str) -> [u8; 32] {
+        self.keyed(
+            "veche nullifier v1\npb\n",
+            &[
+                &round.to_be_bytes(),
+                jurisdiction.as_bytes(),
+                record_id.as_bytes(),
+            ],
+        )
+    }
+
+    /// A project author's pseudonym in PB round `round`: its own scope
+    /// `pb-author`, so that it never equals the author's ballot nullifier
+    /// in the same round (which would publish how proposers voted).
+    pub fn pb_author(&self, round: u64, jurisdiction: &str, record_id: &str) -> [u8; 32] {
+        self.keyed(
+            "veche nullifier v1\npb-author\n",
+            &[
+                &round.to_be_bytes(),
+                jurisdiction.as_bytes(),
+                record_id.as_bytes(),
+            ],
+        )
+    }
+
     /// The author's pseudonym on a petition with content `content`.
     pub fn author(&self, content: &[u8; 32], jurisdiction: &str, record_id: &str) -> [u8; 32] {
         self.keyed(

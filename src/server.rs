@@ -16,7 +16,8 @@ use veche_store::{LogHandle, Sequencer, SequencerConfig, Store, SystemClock};
 use crate::config::{ServeArgs, StorageArgs, load_or_create_key, origin_from_url, resolve_origin};
 use crate::problem::Problem;
 use crate::{
-    auth, identity_api, jurisdictions, limits, log_api, openapi, pages, petitions, polls, roll_api,
+    auth, identity_api, jurisdictions, limits, log_api, openapi, pages, pb_rounds, petitions,
+    polls, roll_api,
 };
 
 /// What every handler can reach.
@@ -80,6 +81,22 @@ pub fn router(state: AppState) -> Router {
             post(polls::ballot_options),
         )
         .route("/api/v1/polls/{id}/ballots", post(polls::cast))
+        .route(
+            "/api/v1/pb-rounds",
+            get(pb_rounds::list).post(pb_rounds::open),
+        )
+        .route("/api/v1/pb-rounds/{id}", get(pb_rounds::show))
+        .route("/api/v1/pb-rounds/{id}/projects", post(pb_rounds::propose))
+        .route(
+            "/api/v1/pb-rounds/{id}/voting",
+            post(pb_rounds::open_voting),
+        )
+        .route(
+            "/api/v1/pb-rounds/{id}/ballots/options",
+            post(pb_rounds::ballot_options),
+        )
+        .route("/api/v1/pb-rounds/{id}/ballots", post(pb_rounds::cast))
+        .route("/api/v1/pb-projects/{id}/reviews", post(pb_rounds::review))
         .route(
             "/api/v1/petitions/{id}/moderation",
             post(petitions::moderate),
@@ -274,6 +291,7 @@ pub async fn serve_with(
     spawn_housekeeping(state.clone());
     petitions::spawn_closer(state.clone());
     polls::spawn_closer(state.clone());
+    pb_rounds::spawn_closer(state.clone());
     crate::webhook::spawn(state.clone());
     // Printed (not only logged) so people and tests find the URL.
     println!("Veche is serving the log `{origin}` at {public_url}/");

@@ -8,6 +8,7 @@ mod go_interop;
 mod identity;
 mod log_api;
 mod openapi;
+mod pb_rounds;
 mod petitions;
 mod polls;
 mod verify;

@@ -15,23 +15,23 @@ use crate::common::*;
 use crate::identity::{Client, enrol, invite_link, put_csv};
 use crate::petitions::{entries, roll, staff};
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64
 }
 
-struct World {
-    admin: Client,
-    organiser: Client,
-    moderator: Client,
-    citizens: Vec<(Client, SoftwareAuthenticator)>,
+pub(crate) struct World {
+    pub admin: Client,
+    pub organiser: Client,
+    pub moderator: Client,
+    pub citizens: Vec<(Client, SoftwareAuthenticator)>,
 }
 
 /// A jurisdiction `town`, its roll, an organiser, a moderator and four
 /// enrolled residents.
-fn set_up(dir: &std::path::Path, db: &TestDb, app: &TestApp) -> World {
+pub(crate) fn set_up(dir: &std::path::Path, db: &TestDb, app: &TestApp) -> World {
     app.add_jurisdiction("town", 10_000);
     let mut admin = Client::default();
     let mut admin_key = SoftwareAuthenticator::new(Algorithm::Es256);
