@@ -625,6 +625,9 @@ async fn newcomer_access(
             out.push_str(&format!(
                 "             then sign the petitions at {public_url}/petitions: one is {SHORT_BY} signatures short of its threshold\n"
             ));
+            out.push_str(&format!(
+                "             and vote in the open poll at {public_url}/polls and the open PB round at {public_url}/pb\n"
+            ));
         }
     }
     out.push_str(&format!("  moderator: {moderator}\n"));
@@ -786,6 +789,8 @@ const STEPS: &[Step] = &[
     ("signatures", Seeding::signatures),
     ("the legislature's answers", Seeding::legislature),
     ("invalidation and withdrawal", Seeding::corrections),
+    ("priority polls", Seeding::polls),
+    ("participatory-budgeting rounds", Seeding::pb_rounds),
 ];
 
 struct Seeder {
@@ -835,6 +840,7 @@ impl Seeder {
             citizens: BTreeMap::new(),
             ids: Vec::new(),
             signatures: Vec::new(),
+            organiser: Session::default(),
         };
         for (name, step) in STEPS {
             let done = step(&mut s).with_context(|| format!("seeding {name}"))?;
@@ -871,6 +877,8 @@ struct Seeding {
     ids: Vec<u64>,
     /// The signature entries of each of [`PETITIONS`], in order.
     signatures: Vec<Vec<u64>>,
+    /// Mamonovo's organiser of polls and PB rounds.
+    organiser: Session,
 }
 
 fn citizen<'a>(
@@ -1233,6 +1241,336 @@ impl Seeding {
             "one signature invalidated with a public reason; one petition withdrawn by its author"
                 .into(),
         )
+    }
+}
+
+// ---- polls and PB rounds -------------------------------------------------------------
+
+/// How long the demo's short windows (a poll and a PB round that end while
+/// the seeding runs, so their results are on show) stay open.
+const SHORT_WINDOW_MS: u64 = 2_500;
+
+/// The demo's participatory-budgeting projects: title, description,
+/// location (micro-degrees, in Mamonovo) and category.
+const PB_PROJECTS: &[(&str, &str, Option<(i32, i32)>, &str)] = &[
+    (
+        "Скамейки и урны в сквере у ДК",
+        "Двенадцать скамеек и восемь урн вдоль аллеи. (Демо / demo)",
+        Some((54_464_900, 19_940_300)),
+        "public-space",
+    ),
+    (
+        "Освещение пешеходной дорожки к вокзалу",
+        "Двадцать светодиодных фонарей на 600 м дорожки. (Демо / demo)",
+        Some((54_461_200, 19_934_800)),
+        "lighting",
+    ),
+    (
+        "Детская площадка на улице Мира",
+        "Горка, качели и мягкое покрытие. (Демо / demo)",
+        Some((54_467_500, 19_947_100)),
+        "children",
+    ),
+    (
+        "Велопарковки у школ",
+        "По две велопарковки у каждой из трёх школ. (Демо / demo)",
+        None,
+        "transport",
+    ),
+    (
+        "Крытый бассейн",
+        "Двадцатипятиметровый бассейн. (Демо / demo)",
+        None,
+        "sport",
+    ),
+];
+
+/// Costs in kopecks of [`PB_PROJECTS`]; `None` is reviewed infeasible.
+const PB_COSTS: [Option<u64>; 5] = [
+    Some(35_000_000),
+    Some(60_000_000),
+    Some(80_000_000),
+    Some(12_000_000),
+    None,
+];
+
+impl Seeding {
+    fn organiser(&mut self) -> Result<()> {
+        if self.organiser.cookie.is_none() {
+            self.organiser = self.invite("organiser", Some(MAMONOVO.id))?;
+        }
+        Ok(())
+    }
+
+    /// A passkey ballot: options bound to `body`, the assertion, the cast.
+    fn ballot(&mut self, n: usize, path: &str, body: &Value) -> Result<u64> {
+        let http = &self.http;
+        let c = citizen(&mut self.citizens, &MAMONOVO, n)?;
+        let started = http.call(
+            As::User(&mut c.session),
+            "POST",
+            &format!("{path}/ballots/options"),
+            Body::Json(body),
+        )?;
+        let assertion = c
+            .key
+            .assert(&http.origin, &started["publicKey"])
+            .map_err(|e| anyhow!("the software passkey refused: {e}"))?;
+        let finish = json!({
+            "ceremony": started["ceremony"],
+            "credential": serde_json::from_str::<Value>(&assertion)?,
+        });
+        let cast = http.call(
+            As::User(&mut c.session),
+            "POST",
+            &format!("{path}/ballots"),
+            Body::Json(&finish),
+        )?;
+        cast["index"]
+            .as_u64()
+            .ok_or_else(|| anyhow!("no ballot index in the answer"))
+    }
+
+    /// Waits until `GET path` has `field` equal to `value` (a closer ran).
+    fn await_field(&self, path: &str, field: &str, value: &str) -> Result<Value> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let v = self.http.call(As::Anyone, "GET", path, Body::Empty)?;
+            if v[field] == value {
+                return Ok(v);
+            }
+            if Instant::now() > deadline {
+                bail!("{path} did not reach {field} = {value} within 30 s");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn open_poll(
+        &mut self,
+        method: &str,
+        closes_at_ms: u64,
+        q: [&str; 2],
+        options: &[[&str; 2]],
+    ) -> Result<u64> {
+        let body = json!({
+            "jurisdiction": MAMONOVO.id,
+            "question": {"ru": q[0], "en": q[1]},
+            "options": options.iter().map(|[ru, en]| json!({"ru": ru, "en": en})).collect::<Vec<_>>(),
+            "method": method,
+            "closes_at_ms": closes_at_ms,
+        });
+        let opened = self.http.call(
+            As::User(&mut self.organiser),
+            "POST",
+            "/api/v1/polls",
+            Body::Json(&body),
+        )?;
+        opened["poll"]
+            .as_u64()
+            .ok_or_else(|| anyhow!("no poll id in the answer"))
+    }
+
+    /// A closed approval poll with its declared result, and a ranked poll
+    /// open for a month that a newcomer can vote in.
+    fn polls(&mut self) -> Result<String> {
+        self.organiser()?;
+        let closed = self.open_poll(
+            "approval",
+            now_ms() + SHORT_WINDOW_MS,
+            [
+                "Что благоустроить в первую очередь? (демо)",
+                "What should be improved first? (demo)",
+            ],
+            &[
+                ["Дороги", "Roads"],
+                ["Дворы", "Courtyards"],
+                ["Набережную", "The embankment"],
+            ],
+        )?;
+        let choices: [&[u16]; 6] = [&[0], &[0, 1], &[1], &[0, 2], &[0], &[1, 2]];
+        for (n, c) in choices.iter().enumerate() {
+            self.ballot(
+                n,
+                &format!("/api/v1/polls/{closed}"),
+                &json!({ "choice": c }),
+            )?;
+        }
+        let open = self.open_poll(
+            "ranked_schulze",
+            now_ms() + 30 * DAY_MS,
+            [
+                "Как назвать новый сквер? (демо)",
+                "What should the new square be called? (demo)",
+            ],
+            &[
+                ["Сквер Победы", "Victory Square"],
+                ["Янтарный сквер", "Amber Square"],
+                ["Сквер у залива", "Lagoon Square"],
+                ["Сквер имени первых жителей", "First Settlers' Square"],
+            ],
+        )?;
+        let rankings: [&[u16]; 5] = [&[1, 2, 0], &[2, 1], &[1, 0, 2, 3], &[0, 1], &[2, 1, 3]];
+        for (n, r) in rankings.iter().enumerate() {
+            self.ballot(n, &format!("/api/v1/polls/{open}"), &json!({ "choice": r }))?;
+        }
+        // Resident 1 changes their mind: the last ballot counts.
+        self.ballot(
+            1,
+            &format!("/api/v1/polls/{open}"),
+            &json!({ "choice": [1, 2] }),
+        )?;
+        self.await_field(&format!("/api/v1/polls/{closed}"), "status", "closed")?;
+        Ok(format!(
+            "polls: {closed} (approval, closed with its declared tally) and {open} (ranked by Schulze, open for 30 days, 5 voters, one re-vote)"
+        ))
+    }
+
+    fn open_round(&mut self, proposals_close_at_ms: u64, year: u32) -> Result<u64> {
+        let body = json!({
+            "jurisdiction": MAMONOVO.id,
+            "title": {
+                "ru": format!("Народный бюджет Мамоново {year} (демо)"),
+                "en": format!("Mamonovo people's budget {year} (demo)"),
+            },
+            "description": {
+                "ru": "Жители предлагают проекты, администрация оценивает их стоимость, жители голосуют. (Демонстрационные данные.)",
+                "en": "Residents propose projects, the administration costs them, residents vote. (Demo data.)",
+            },
+            "currency": "RUB",
+            "scale": 2,
+            "proposals_close_at_ms": proposals_close_at_ms,
+        });
+        let opened = self.http.call(
+            As::User(&mut self.organiser),
+            "POST",
+            "/api/v1/pb-rounds",
+            Body::Json(&body),
+        )?;
+        opened["round"]
+            .as_u64()
+            .ok_or_else(|| anyhow!("no round id in the answer"))
+    }
+
+    /// Proposals of [`PB_PROJECTS`] by residents; their ids.
+    fn propose_projects(&mut self, round: u64) -> Result<Vec<u64>> {
+        let mut ids = Vec::new();
+        for (n, (title, description, location, category)) in PB_PROJECTS.iter().enumerate() {
+            let body = json!({
+                "title": title,
+                "description": description,
+                "location": location.map(|(lat, lon)| json!({"lat_e6": lat, "lon_e6": lon})),
+                "category": category,
+            });
+            let c = citizen(&mut self.citizens, &MAMONOVO, n)?;
+            let made = self.http.call(
+                As::User(&mut c.session),
+                "POST",
+                &format!("/api/v1/pb-rounds/{round}/projects"),
+                Body::Json(&body),
+            )?;
+            ids.push(
+                made["index"]
+                    .as_u64()
+                    .ok_or_else(|| anyhow!("no project id in the answer"))?,
+            );
+        }
+        Ok(ids)
+    }
+
+    fn review_all(&mut self, ids: &[u64]) -> Result<()> {
+        for (id, cost) in ids.iter().zip(PB_COSTS) {
+            let body = match cost {
+                Some(cost) => {
+                    json!({"verdict": "feasible", "cost": cost, "reason": "Смета отдела благоустройства (демо)."})
+                }
+                None => {
+                    json!({"verdict": "infeasible", "reason": "Стоимость строительства и содержания больше годового бюджета программы. / Building and running it would cost more than the programme's yearly budget."})
+                }
+            };
+            self.http.call(
+                As::User(&mut self.organiser),
+                "POST",
+                &format!("/api/v1/pb-projects/{id}/reviews"),
+                Body::Json(&body),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A round already counted by the Method of Equal Shares, and a round
+    /// whose vote stays open for a month (greedy, with a cost limit).
+    fn pb_rounds(&mut self) -> Result<String> {
+        self.organiser()?;
+        let close = now_ms() + SHORT_WINDOW_MS;
+        let counted = self.open_round(close, 2026)?;
+        let open = self.open_round(close, 2027)?;
+        let counted_ids = self.propose_projects(counted)?;
+        let open_ids = self.propose_projects(open)?;
+        let wait = close.saturating_sub(now_ms()) + 100;
+        std::thread::sleep(Duration::from_millis(wait));
+        self.review_all(&counted_ids)?;
+        self.review_all(&open_ids)?;
+        let voting = |budget: u64, rule: &str, cost_limit: Option<u64>, closes: u64| json!({"budget": budget, "rule": rule, "max_projects": 3, "cost_limit": cost_limit, "closes_at_ms": closes});
+        self.http.call(
+            As::User(&mut self.organiser),
+            "POST",
+            &format!("/api/v1/pb-rounds/{counted}/voting"),
+            Body::Json(&voting(
+                120_000_000,
+                "equal_shares_add1_greedy",
+                None,
+                now_ms() + 3 * SHORT_WINDOW_MS,
+            )),
+        )?;
+        self.http.call(
+            As::User(&mut self.organiser),
+            "POST",
+            &format!("/api/v1/pb-rounds/{open}/voting"),
+            Body::Json(&voting(
+                150_000_000,
+                "greedy",
+                Some(150_000_000),
+                now_ms() + 30 * DAY_MS,
+            )),
+        )?;
+        // Ballots by index into PB_PROJECTS' feasible ones (0..=3).
+        let ballots: [&[usize]; 8] = [
+            &[0, 1],
+            &[0, 3],
+            &[2],
+            &[1, 2],
+            &[0, 1, 3],
+            &[3],
+            &[0],
+            &[2, 3],
+        ];
+        for (n, b) in ballots.iter().enumerate() {
+            let approved: Vec<u64> = b.iter().map(|&i| counted_ids[i]).collect();
+            self.ballot(
+                n,
+                &format!("/api/v1/pb-rounds/{counted}"),
+                &json!({ "approved": approved }),
+            )?;
+        }
+        for (n, b) in ballots.iter().take(5).enumerate() {
+            let approved: Vec<u64> = b.iter().map(|&i| open_ids[i]).collect();
+            self.ballot(
+                n,
+                &format!("/api/v1/pb-rounds/{open}"),
+                &json!({ "approved": approved }),
+            )?;
+        }
+        self.ballot(
+            2,
+            &format!("/api/v1/pb-rounds/{open}"),
+            &json!({ "approved": [open_ids[0], open_ids[3]] }),
+        )?;
+        self.await_field(&format!("/api/v1/pb-rounds/{counted}"), "phase", "result")?;
+        Ok(format!(
+            "PB rounds: {counted} (Method of Equal Shares, 8 voters, result declared) and {open} (greedy, voting open for 30 days, knapsack ballots: cost limit = budget = 1,500,000 ₽, one re-vote); {} projects each, one reviewed infeasible",
+            PB_PROJECTS.len()
+        ))
     }
 }
 

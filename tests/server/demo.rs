@@ -271,6 +271,61 @@ fn check_demo(demo: &Demo) -> u64 {
         }
     }
 
+    // Polls: one closed with its declared tally, one open for a month.
+    let polls = app.json("/api/v1/polls");
+    let polls = polls.as_array().unwrap();
+    assert_eq!(polls.len(), 2, "{polls:?}");
+    let closed = polls
+        .iter()
+        .find(|p| p["status"] == "closed")
+        .expect("a closed poll");
+    assert_eq!(closed["result"]["ballots"], 6, "{closed}");
+    assert_eq!(closed["result"]["counts"], json!([4, 3, 2]), "{closed}");
+    let open = polls
+        .iter()
+        .find(|p| p["status"] == "open")
+        .expect("an open poll");
+    assert_eq!(
+        (open["turnout"].as_u64(), open["ballots_cast"].as_u64()),
+        (Some(5), Some(6))
+    );
+
+    // PB rounds: one counted by Equal Shares, one voting for a month.
+    let rounds = app.json("/api/v1/pb-rounds");
+    let rounds = rounds.as_array().unwrap();
+    assert_eq!(rounds.len(), 2, "{rounds:?}");
+    let counted = rounds
+        .iter()
+        .find(|r| r["phase"] == "result")
+        .expect("a counted round");
+    assert_eq!(counted["voting"]["rule"], "equal_shares_add1_greedy");
+    assert_eq!(counted["result"]["ballots"], 8, "{counted}");
+    assert!(!counted["result"]["winners"].as_array().unwrap().is_empty());
+    assert!(
+        counted["result"]["spent"].as_u64().unwrap()
+            <= counted["voting"]["budget"].as_u64().unwrap()
+    );
+    let voting = rounds
+        .iter()
+        .find(|r| r["phase"] == "voting")
+        .expect("a round in its vote");
+    assert_eq!(
+        (voting["turnout"].as_u64(), voting["ballots_cast"].as_u64()),
+        (Some(5), Some(6))
+    );
+    for r in rounds {
+        let projects = r["projects"].as_array().unwrap();
+        assert_eq!(projects.len(), 5);
+        assert_eq!(
+            projects
+                .iter()
+                .filter(|p| p["review"]["verdict"] == "infeasible")
+                .count(),
+            1
+        );
+        assert!(projects.iter().any(|p| p["location"].is_object()));
+    }
+
     // The banner on every page, in both languages.
     for path in [
         "/?lang=en",
