@@ -992,3 +992,74 @@ pub fn spawn_closer(state: AppState) {
         }
     });
 }
+
+// ---- open data --------------------------------------------------------------------------
+
+/// `GET /data/pb-rounds/{id}.pb`: a counted round as a Pabulib file
+/// (`specs/pb-rounds.md`, "Pabulib export"): projects with costs, votes
+/// and the declared selection, and every voter's last ballot under their
+/// nullifier, so researchers can recount it with their own tools.
+#[utoipa::path(
+    get,
+    path = "/data/pb-rounds/{file}",
+    operation_id = "pb_round_pabulib",
+    tag = "pb",
+    summary = "A counted round as a Pabulib `.pb` file (voters by nullifier)",
+    params(("file" = String, Path, description = "`{id}.pb`")),
+    responses(
+        (status = 200, description = "The Pabulib file", content_type = "text/plain"),
+        (status = 400, description = "Not `{id}.pb` (`/problems/invalid-path`)"),
+        (status = 404, description = "No such round (`/problems/unknown-round`)"),
+        (status = 409, description = "The result is not declared yet (`/problems/result-not-declared`)"),
+    )
+)]
+pub async fn pabulib(
+    State(state): State<AppState>,
+    file: Result<Path<String>, PathRejection>,
+) -> Result<Response, Problem> {
+    let Path(file) = file.map_err(|e| Problem::bad_request("invalid-path", e.body_text()))?;
+    let id: u64 = file
+        .strip_suffix(".pb")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| {
+            Problem::bad_request(
+                "invalid-path",
+                format!("expected /data/pb-rounds/{{id}}.pb, got {file:?}"),
+            )
+        })?;
+    let text = with_round(&state, id, |r| {
+        r.to_pabulib()
+            .map(|inst| veche_tally::pabulib::write(&inst))
+            .ok_or_else(|| {
+                Problem::new(
+                    StatusCode::CONFLICT,
+                    "result-not-declared",
+                    "Result not declared",
+                    format!(
+                        "PB round {id} is in its {} phase; its Pabulib file exists once the result is declared.",
+                        r.phase(now()).name()
+                    ),
+                )
+            })
+    })?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&format!("attachment; filename=\"veche-pb-round-{id}.pb\""))
+                    .map_err(Problem::internal)?,
+            ),
+            // Declared results never change: the file is immutable.
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            ),
+        ],
+        text,
+    )
+        .into_response())
+}

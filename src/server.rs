@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/pb-rounds/{id}/ballots", post(pb_rounds::cast))
         .route("/api/v1/pb-projects/{id}/reviews", post(pb_rounds::review))
+        .route("/data/pb-rounds/{file}", get(pb_rounds::pabulib))
         .route(
             "/api/v1/petitions/{id}/moderation",
             post(petitions::moderate),

@@ -307,6 +307,12 @@ fn pb_round_end_to_end(db: TestDb) {
     let again = cast(0, &[c_]);
     assert_eq!(again["turnout"], 4, "a re-vote is not a new voter");
 
+    app.get(&format!("/data/pb-rounds/{round}.pb"))
+        .assert_problem(409, "result-not-declared");
+    app.get(&format!("/data/pb-rounds/{round}.csv"))
+        .assert_problem(400, "invalid-path");
+    app.get("/data/pb-rounds/999999.pb")
+        .assert_problem(404, "unknown-round");
     let v = app.get(&format!("/api/v1/pb-rounds/{round}")).json();
     assert_eq!(v["turnout"], 4);
     assert_eq!(v["ballots_cast"], 5);
@@ -359,6 +365,40 @@ fn pb_round_end_to_end(db: TestDb) {
     let declared: Vec<&Value> = log.iter().filter(|e| e["kind"] == "pb_result").collect();
     assert_eq!(declared.len(), 1);
     assert_eq!(declared[0]["index"], res["index"]);
+
+    // The counted round as a Pabulib file: voters by nullifier only, and
+    // the verifier's own Pabulib reader picks the same winners.
+    let pb = app.get(&format!("/data/pb-rounds/{round}.pb"));
+    assert_eq!(pb.status, 200);
+    assert_eq!(pb.header("content-type"), Some("text/plain; charset=utf-8"));
+    let text = pb.text();
+    assert!(text.starts_with("META"), "{text}");
+    for b in &ballots {
+        let n = b["entry"]["nullifier"].as_str().unwrap();
+        assert!(text.contains(n), "voter {n} missing from\n{text}");
+    }
+    let file = data_dir();
+    let path = file.path().join("round.pb");
+    std::fs::write(&path, &text).unwrap();
+    let out = std::process::Command::new(crate::verify::verifier())
+        .args(["pb", "--rule", "greedy", "--json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let counted: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<u64> = counted["winners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(ids, vec![a, b], "{counted}");
+    assert_eq!(counted["ballots"], 4);
 
     // The verifier replays the PB rules and recounts the result.
     let work = data_dir();

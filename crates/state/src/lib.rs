@@ -23,7 +23,10 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 use veche_entry::{Entry, Jurisdictions, Payload, PetitionRules, Rolls};
 
-pub use pb::{PbCount, PbDeclared, PbPhase, PbProject, Review, Round, Voting, pb_ballot_action};
+pub use pb::{
+    PbCount, PbDeclared, PbPhase, PbProject, PbSpending, Review, Round, VoterSpending, Voting,
+    pb_ballot_action,
+};
 pub use petition::{
     Acknowledgement, Answer, Closing, DeadlineStatus, Delivery, Invalidation, Opening, Petition,
     PetitionStatus, Rejection, Scheduling, Threshold,

@@ -10,9 +10,15 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use veche_entry::{
-    Actor, CostedProject, Location, PB_PROJECTS_MAX, Payload, PbResult, PbRule, StaffRole, Verdict,
+    Actor, CostedProject, Date, Location, PB_PROJECTS_MAX, Payload, PbResult, PbRule, StaffRole,
+    Verdict,
 };
-use veche_tally::pb::{Completion, PbInstance, Project as TallyProject, equal_shares, greedy};
+use veche_tally::amount::Amount;
+use veche_tally::pabulib::{Instance, ProjectRecord, VoteRecord};
+use veche_tally::pb::{
+    Completion, Money, PbInstance, Project as TallyProject, equal_shares, equal_shares_spending,
+    greedy,
+};
 
 use crate::petition::staff;
 use crate::{State, Violation, unknown_jurisdiction};
@@ -147,6 +153,77 @@ pub struct PbCount {
     pub completed_by_greedy: usize,
 }
 
+/// What the voters paid under the Method of Equal Shares (see
+/// [`Round::spending`]); money in minor units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PbSpending {
+    /// Voters counted.
+    pub ballots: u64,
+    /// For the add1 completions: whole currency units added to each
+    /// voter's initial share in the run kept (0 otherwise).
+    pub add1_increments: u64,
+    /// Each voter's initial share, exactly: `budget / ballots` plus the
+    /// increments, as `numerator/denominator` (or a whole number).
+    #[serde(serialize_with = "exact")]
+    pub share: Money,
+    /// The share in whole minor units, rounded down (for display).
+    pub share_units: u64,
+    /// What the voters paid together: the cost of the projects MES
+    /// selected.
+    pub paid_by_voters: u64,
+    /// What the greedy completion spent from the budget the voters left
+    /// (0 except for `equal_shares_add1_greedy`); no voter pays for it.
+    pub greedy_completion: u64,
+    /// Each voter, in the log order of their last ballots.
+    pub voters: Vec<VoterSpending>,
+    /// Voters by the part of their share they paid: bucket `k` counts
+    /// `k/10 ≤ paid/share < (k+1)/10`, the last bucket includes 100 %.
+    pub histogram: [u64; 10],
+}
+
+/// What one voter paid under the Method of Equal Shares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VoterSpending {
+    /// Log index of the voter's last ballot.
+    pub ballot: u64,
+    /// The voter's nullifier for the round (hex in JSON).
+    #[serde(serialize_with = "hex")]
+    pub nullifier: [u8; 32],
+    /// What the voter paid, exactly (minor units, as
+    /// `numerator/denominator` or a whole number).
+    #[serde(serialize_with = "exact")]
+    pub paid: Money,
+    /// What the voter paid in whole minor units, rounded down.
+    pub paid_units: u64,
+}
+
+fn exact<S: serde::Serializer>(m: &Money, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(m)
+}
+
+fn hex32(v: &[u8; 32]) -> String {
+    v.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hex<S: serde::Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex32(v))
+}
+
+/// Micro-degrees as an exact decimal: `54710400` → `54.7104`.
+fn micro_degrees(e6: i32) -> String {
+    let sign = if e6 < 0 { "-" } else { "" };
+    let a = e6.unsigned_abs();
+    let (int, frac) = (a / 1_000_000, a % 1_000_000);
+    if frac == 0 {
+        return format!("{sign}{int}");
+    }
+    let frac = format!("{frac:06}");
+    format!("{sign}{int}.{}", frac.trim_end_matches('0'))
+}
+
+/// A voter's last ballot: (log index, nullifier, approved project ids).
+type LastBallot<'a> = (u64, &'a [u8; 32], &'a [u64]);
+
 /// Everything the log says about one participatory-budgeting round.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Round {
@@ -254,27 +331,7 @@ impl Round {
     /// is by ascending log index: the earlier proposal wins a tie.
     pub fn count(&self) -> Option<PbCount> {
         let v = self.voting.as_ref()?;
-        let projects: Vec<TallyProject> = v
-            .projects
-            .iter()
-            .map(|p| TallyProject {
-                id: format!("{:020}", p.project),
-                cost: u128::from(p.cost),
-            })
-            .collect();
-        let mut last: Vec<&(u64, Vec<u64>)> = self.latest.values().collect();
-        last.sort_unstable_by_key(|(i, _)| *i);
-        let ballots: Vec<Vec<usize>> = last
-            .iter()
-            .map(|(_, approved)| approved.iter().map(|id| self.position[id]).collect())
-            .collect();
-        let inst = PbInstance::new(
-            u128::from(v.budget),
-            u32::from(self.scale),
-            projects,
-            ballots,
-        )
-        .expect("amounts are at most 2^53 and ballots name projects on the ballot");
+        let (inst, _) = self.tally_instance()?;
         let outcome = match v.rule {
             PbRule::Greedy => greedy(&inst),
             PbRule::EqualShares => equal_shares(&inst, Completion::None),
@@ -292,6 +349,215 @@ impl Round {
             spent: u64::try_from(outcome.total_cost).expect("winners cost at most the budget"),
             add1_increments: outcome.increments,
             completed_by_greedy: outcome.completed_by_greedy,
+        })
+    }
+
+    /// The voters' last ballots in log order: (log index, nullifier,
+    /// approved ids). The order [`Round::count`] passes them in.
+    fn last_ballots(&self) -> Vec<LastBallot<'_>> {
+        let mut last: Vec<LastBallot<'_>> = self
+            .latest
+            .iter()
+            .map(|(n, (i, approved))| (*i, n, approved.as_slice()))
+            .collect();
+        last.sort_unstable_by_key(|(i, _, _)| *i);
+        last
+    }
+
+    /// The election `veche-tally` counts (see [`Round::count`]), and the
+    /// ballots in its order; `None` before voting opened.
+    fn tally_instance(&self) -> Option<(PbInstance, Vec<LastBallot<'_>>)> {
+        let v = self.voting.as_ref()?;
+        let projects: Vec<TallyProject> = v
+            .projects
+            .iter()
+            .map(|p| TallyProject {
+                id: format!("{:020}", p.project),
+                cost: u128::from(p.cost),
+            })
+            .collect();
+        let last = self.last_ballots();
+        let ballots: Vec<Vec<usize>> = last
+            .iter()
+            .map(|(_, _, approved)| approved.iter().map(|id| self.position[id]).collect())
+            .collect();
+        let inst = PbInstance::new(
+            u128::from(v.budget),
+            u32::from(self.scale),
+            projects,
+            ballots,
+        )
+        .expect("amounts are at most 2^53 and ballots name projects on the ballot");
+        Some((inst, last))
+    }
+
+    /// What each voter paid under the Method of Equal Shares
+    /// (`specs/pb.md` §2.5), recounted from the last ballots like
+    /// [`Round::count`]: `None` before voting opened and for the greedy
+    /// rule, which charges nobody. Costs one more MES run than the count.
+    pub fn spending(&self) -> Option<PbSpending> {
+        let v = self.voting.as_ref()?;
+        let completion = match v.rule {
+            PbRule::Greedy => return None,
+            PbRule::EqualShares => Completion::None,
+            PbRule::EqualSharesAdd1 => Completion::Add1,
+            PbRule::EqualSharesAdd1Greedy => Completion::Add1Greedy,
+        };
+        let (inst, last) = self.tally_instance()?;
+        let (_, s) = equal_shares_spending(&inst, completion);
+        let units = |m: &Money| u64::try_from(m.floor()).unwrap_or(u64::MAX);
+        let cost = |c: u128| u64::try_from(c).expect("MES spends at most the budget");
+        let voters = last
+            .iter()
+            .zip(s.iter())
+            .map(|((ballot, nullifier, _), paid)| VoterSpending {
+                ballot: *ballot,
+                nullifier: **nullifier,
+                paid_units: units(paid),
+                paid: paid.clone(),
+            })
+            .collect();
+        let histogram: [u64; 10] = s
+            .histogram(10)
+            .try_into()
+            .expect("ten buckets were asked for");
+        Some(PbSpending {
+            ballots: s.voters() as u64,
+            add1_increments: s.increments(),
+            share_units: units(s.share()),
+            share: s.share().clone(),
+            paid_by_voters: cost(s.mes_cost()),
+            greedy_completion: cost(s.greedy_cost()),
+            voters,
+            histogram,
+        })
+    }
+
+    /// The round as a Pabulib instance (`specs/pb-rounds.md` §"Pabulib
+    /// export"): what researchers' tools read. `None` until the result is
+    /// declared. Voters appear only by their nullifier; project ids are
+    /// the log indices zero-padded to one width, so that pabutools'
+    /// tie-break (ids as strings) is Veche's (earlier proposal first).
+    /// Write it with [`veche_tally::pabulib::write`].
+    pub fn to_pabulib(&self) -> Option<Instance> {
+        let v = self.voting.as_ref()?;
+        let declared = self.result.as_ref()?;
+        let scale = u32::from(self.scale);
+        let amount = |units: u64| {
+            Amount::from_units(u128::from(units), scale)
+                .expect("at most 2^53 minor units at scale at most 4")
+                .to_string()
+        };
+        let width = v.projects.last().map_or(1, |p| p.project.to_string().len());
+        let id = |project: u64| format!("{project:0width$}");
+        let on_ballot: Vec<&PbProject> = v
+            .projects
+            .iter()
+            .map(|p| &self.projects[&p.project])
+            .collect();
+        let located = on_ballot.iter().any(|p| p.location.is_some());
+        let categorised = on_ballot.iter().any(|p| p.category.is_some());
+        let mut project_columns = vec!["project_id", "cost", "votes", "name"];
+        if categorised {
+            project_columns.push("category");
+        }
+        if located {
+            project_columns.extend(["latitude", "longitude"]);
+        }
+        project_columns.push("selected");
+        let projects = v
+            .projects
+            .iter()
+            .zip(&on_ballot)
+            .zip(&self.approvals)
+            .map(|((c, p), approvals)| ProjectRecord {
+                id: id(c.project),
+                cost: Amount::from_units(u128::from(c.cost), scale)
+                    .expect("at most 2^53 minor units at scale at most 4"),
+                name: Some(p.title.clone()),
+                category: p.category.clone(),
+                latitude: p.location.map(|l| micro_degrees(l.lat_e6)),
+                longitude: p.location.map(|l| micro_degrees(l.lon_e6)),
+                selected: Some(declared.result.winners.contains(&c.project)),
+                other: vec![("votes".into(), approvals.to_string())],
+                ..Default::default()
+            })
+            .collect();
+        let votes: Vec<VoteRecord> = self
+            .last_ballots()
+            .into_iter()
+            .map(|(_, nullifier, approved)| VoteRecord {
+                voter_id: hex32(nullifier),
+                vote: approved.iter().map(|p| self.position[p]).collect(),
+                ..Default::default()
+            })
+            .collect();
+        let date = |ms: u64| {
+            Date::from_timestamp_ms(ms).map_or_else(String::new, |d| {
+                format!("{:02}.{:02}.{:04}", d.day(), d.month(), d.year())
+            })
+        };
+        let (rule, rule_comment) = match v.rule {
+            PbRule::Greedy => ("greedy", "greedy_utilitarian_welfare"),
+            PbRule::EqualShares => ("equalshares", "method_of_equal_shares"),
+            PbRule::EqualSharesAdd1 => (
+                "equalshares/add1",
+                "method_of_equal_shares with voter_budget_increment=1",
+            ),
+            PbRule::EqualSharesAdd1Greedy => (
+                "equalshares/add1/greedy",
+                "completion_by_rule_combination of method_of_equal_shares with voter_budget_increment=1, then greedy_utilitarian_welfare",
+            ),
+        };
+        let total_cost: u128 = v.projects.iter().map(|p| u128::from(p.cost)).sum();
+        let mut meta: Vec<(String, String)> = vec![
+            (
+                "description".into(),
+                format!("{} / {}", self.title_ru, self.title_en),
+            ),
+            ("unit".into(), self.jurisdiction.clone()),
+            ("instance".into(), self.id.to_string()),
+            ("num_projects".into(), v.projects.len().to_string()),
+            ("num_votes".into(), votes.len().to_string()),
+            ("budget".into(), amount(v.budget)),
+            ("vote_type".into(), "approval".into()),
+            ("rule".into(), rule.into()),
+            ("date_begin".into(), date(v.at_ms)),
+            // Voting ends before closes_at_ms: its last day is that of the
+            // millisecond before.
+            ("date_end".into(), date(v.closes_at_ms.saturating_sub(1))),
+            ("min_length".into(), "1".into()),
+        ];
+        if let Some(max) = v.max_projects {
+            meta.push(("max_length".into(), max.to_string()));
+        }
+        if let Some(limit) = v.cost_limit {
+            meta.push(("max_sum_cost".into(), amount(limit)));
+        }
+        if total_cost <= u128::from(v.budget) {
+            meta.push(("fully_funded".into(), "1".into()));
+        }
+        meta.push(("currency".into(), self.currency.clone()));
+        meta.push((
+            "comment".into(),
+            format!(
+                "#1: Exported from the Veche log: PB round {round} (entry {round}) of jurisdiction {unit}, result declared in entry {result}. \
+#2: project_id is the log index of the project's proposal, all padded with zeros to one length so that ids compared as strings (the tie-break of pabutools) order as log indices: the earlier proposal wins a tie. \
+#3: voter_id is the voter's nullifier for this round (hex); each voter's last ballot counts; no identity or other voter data is published. \
+#4: rule {rule} is pabutools {rule_comment}, with cost satisfaction. \
+#5: Amounts are in {currency} with {scale} decimal places; dates are UTC.",
+                round = self.id,
+                unit = self.jurisdiction,
+                result = declared.index,
+                currency = self.currency,
+            ),
+        ));
+        Some(Instance {
+            meta,
+            project_columns: project_columns.into_iter().map(String::from).collect(),
+            projects,
+            vote_columns: vec!["voter_id".into(), "vote".into()],
+            votes,
         })
     }
 

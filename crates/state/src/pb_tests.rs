@@ -8,6 +8,10 @@ use veche_entry::{
     PbProjectReviewed, PbResult, PbRoundOpened, PbRule, PbVotingOpened, StaffRole, Verdict,
 };
 
+use veche_entry::Location;
+use veche_tally::pabulib::{self, Instance};
+use veche_tally::pb::{Completion, PbInstance, equal_shares, greedy};
+
 use crate::{PbPhase, State, Violation, pb_ballot_action};
 
 const T0: u64 = 1_795_442_400_000;
@@ -483,6 +487,306 @@ fn the_ballot_action_names_the_round_and_the_set() {
     assert_ne!(a, pb_ballot_action(60, &[61]));
 }
 
+/// Recounts an exported round the way a researcher would: write the `.pb`
+/// text, parse it, count it with the round's rule; the winners' ids in
+/// selection order, read back as log indices.
+fn recount_export(inst: &Instance, rule: PbRule) -> Vec<u64> {
+    let text = pabulib::write(inst);
+    let parsed = pabulib::parse(&text).unwrap();
+    assert_eq!(&parsed, inst, "the export reads back as written");
+    let pb = PbInstance::from_pabulib(&parsed).unwrap();
+    let out = match rule {
+        PbRule::Greedy => greedy(&pb),
+        PbRule::EqualShares => equal_shares(&pb, Completion::None),
+        PbRule::EqualSharesAdd1 => equal_shares(&pb, Completion::Add1),
+        PbRule::EqualSharesAdd1Greedy => equal_shares(&pb, Completion::Add1Greedy),
+    };
+    out.winners
+        .iter()
+        .map(|&i| parsed.projects[i].id.parse().unwrap())
+        .collect()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[test]
+fn export_recounts_to_the_declared_winners_with_every_rule() {
+    // Projects 2..=11; 5 infeasible. 9 and 10 tie everywhere (same
+    // voters, same cost), and as strings "10" < "9": the export must pad
+    // the ids so that the earlier proposal still wins the tie.
+    let costs: Vec<Option<u64>> = (2..=11)
+        .map(|id| match id {
+            5 => None,
+            9 | 10 => Some(100),
+            _ => Some(30 + id * 7),
+        })
+        .collect();
+    for rule in PbRule::ALL {
+        let setup = Setup {
+            budget: 260,
+            rule,
+            max_projects: Some(3),
+            cost_limit: None,
+        };
+        let mut s = State::replay(&log(&costs, &setup)).unwrap();
+        for (who, a) in [
+            (1, &[9, 10][..]),
+            (2, &[9, 10, 2]),
+            (3, &[3, 4]),
+            (4, &[11]),
+            (5, &[6, 7, 8]),
+            (3, &[4, 8]), // re-vote: replaces [3, 4]
+            (6, &[9, 10]),
+        ] {
+            vote(&mut s, who, a).unwrap();
+        }
+        assert!(
+            s.round(ROUND).unwrap().to_pabulib().is_none(),
+            "no result yet"
+        );
+        let declared = result(&s);
+        s.admit(&declared).unwrap();
+        let r = s.round(ROUND).unwrap();
+        let inst = r.to_pabulib().unwrap();
+        let winners = r.result.as_ref().unwrap().result.winners.clone();
+        assert_eq!(recount_export(&inst, rule), winners, "{rule:?}");
+        if winners.contains(&9) || winners.contains(&10) {
+            assert!(
+                winners.contains(&9),
+                "{rule:?}: the earlier proposal wins the tie"
+            );
+        }
+        let ids: Vec<&str> = inst.projects.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["02", "03", "04", "06", "07", "08", "09", "10", "11"]);
+        for p in &inst.projects {
+            let id: u64 = p.id.parse().unwrap();
+            assert_eq!(p.selected, Some(winners.contains(&id)));
+        }
+        // Voters by nullifier, in the log order of their last ballots.
+        let voters: Vec<String> = inst.votes.iter().map(|v| v.voter_id.clone()).collect();
+        let expected: Vec<String> = [1, 2, 4, 5, 3, 6].iter().map(|&w| hex(&voter(w))).collect();
+        assert_eq!(voters, expected);
+        assert_eq!(inst.votes[4].vote, [2, 5], "voter 3's last ballot: 4 and 8");
+        assert_eq!(inst.meta_value("num_votes"), Some("6"));
+        assert_eq!(inst.meta_value("num_projects"), Some("9"));
+        assert_eq!(inst.meta_value("max_length"), Some("3"));
+        assert_eq!(inst.meta_value("max_sum_cost"), None);
+        let rule_name = inst.meta_value("rule").unwrap();
+        assert_eq!(
+            rule_name,
+            [
+                "greedy",
+                "equalshares",
+                "equalshares/add1",
+                "equalshares/add1/greedy"
+            ][usize::from(rule.code() - 1)]
+        );
+    }
+}
+
+#[test]
+fn export_of_a_round_in_kopecks_with_places_and_no_identities() {
+    // Scale 2: 1,500.01 roubles; projects cost 1,234.56, 0.50 and 300.
+    let mut e = vec![jurisdiction(), round_opened(2)];
+    let mut located = proposed(T0 + 2, "Сквер; \"Чайковского\"");
+    if let Payload::PbProjectProposed(p) = &mut located.payload {
+        p.location = Some(Location {
+            lat_e6: 54_710_400,
+            lon_e6: -20_000_001,
+        });
+        p.category = Some("green-spaces".into());
+    }
+    e.push(located);
+    e.push(proposed(T0 + 3, "Bench"));
+    e.push(proposed(T0 + 4, "Lamp"));
+    for (p, c) in [(2, 123_456), (3, 50), (4, 30_000)] {
+        e.push(reviewed(p, Some(c), REVIEW));
+    }
+    let setup = Setup {
+        budget: 150_001,
+        rule: PbRule::EqualSharesAdd1,
+        max_projects: None,
+        cost_limit: Some(130_000),
+    };
+    e.push(voting_opened(
+        &[Some(123_456), Some(50), Some(30_000)],
+        &setup,
+    ));
+    let mut s = State::replay(&e).unwrap();
+    for (who, a) in [(1, &[2, 3][..]), (2, &[2]), (3, &[3, 4]), (4, &[4])] {
+        vote(&mut s, who, a).unwrap();
+    }
+    let declared = result(&s);
+    s.admit(&declared).unwrap();
+    let r = s.round(ROUND).unwrap();
+    let inst = r.to_pabulib().unwrap();
+    assert_eq!(
+        recount_export(&inst, setup.rule),
+        r.result.as_ref().unwrap().result.winners
+    );
+    // The add1 increment is one rouble in the export too: the same run.
+    let pb = PbInstance::from_pabulib(&inst).unwrap();
+    assert_eq!(
+        equal_shares(&pb, Completion::Add1).increments,
+        r.count().unwrap().add1_increments
+    );
+    let keys: Vec<&str> = inst.meta.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "description",
+            "unit",
+            "instance",
+            "num_projects",
+            "num_votes",
+            "budget",
+            "vote_type",
+            "rule",
+            "date_begin",
+            "date_end",
+            "min_length",
+            "max_sum_cost",
+            "currency",
+            "comment"
+        ]
+    );
+    let meta = |k| inst.meta_value(k).unwrap();
+    assert_eq!(meta("description"), "Бюджет / Budget");
+    assert_eq!(meta("unit"), "town");
+    assert_eq!(meta("instance"), "1");
+    assert_eq!(meta("budget"), "1500.01");
+    assert_eq!(meta("max_sum_cost"), "1300");
+    assert_eq!(meta("currency"), "RUB");
+    // Voting from T0 + 2 s to T0 + 1,000 s: 2026-11-23, UTC.
+    assert_eq!(
+        (meta("date_begin"), meta("date_end")),
+        ("23.11.2026", "23.11.2026")
+    );
+    assert!(meta("comment").starts_with("#1: "));
+    let costs: Vec<String> = inst.projects.iter().map(|p| p.cost.to_string()).collect();
+    assert_eq!(costs, ["1234.56", "0.5", "300"]);
+    let p = &inst.projects[0];
+    assert_eq!(p.name.as_deref(), Some("Сквер; \"Чайковского\""));
+    assert_eq!(p.category.as_deref(), Some("green-spaces"));
+    assert_eq!(
+        (p.latitude.as_deref(), p.longitude.as_deref()),
+        (Some("54.7104"), Some("-20.000001"))
+    );
+    assert_eq!(
+        (
+            inst.projects[1].latitude.as_deref(),
+            inst.projects[1].category.as_deref()
+        ),
+        (None, None)
+    );
+    assert_eq!(
+        inst.project_columns,
+        [
+            "project_id",
+            "cost",
+            "votes",
+            "name",
+            "category",
+            "latitude",
+            "longitude",
+            "selected"
+        ]
+    );
+    assert_eq!(inst.vote_columns, ["voter_id", "vote"]);
+    let votes: Vec<&str> = inst
+        .projects
+        .iter()
+        .map(|p| p.other[0].1.as_str())
+        .collect();
+    assert_eq!(votes, ["2", "2", "2"]);
+    // Nothing but nullifiers identifies anyone: no author pseudonym,
+    // assertion commitment or staff actor is in the file.
+    let text = pabulib::write(&inst);
+    for secret in [hex(&[3; 32]), hex(&[9; 32]), "organiser-1".into()] {
+        assert!(!text.contains(&secret), "{secret} leaked");
+    }
+    assert!(text.contains(&hex(&voter(4))));
+}
+
+#[test]
+fn spending_under_equal_shares_by_hand() {
+    // 10 voters, budget 1000: a share of 100 each. Six approve 2 (1000)
+    // and 4 (500); four approve 3 (400). MES: 4 costs 500 / 6 = 250/3
+    // each of the six, 3 costs 100 each of the four; 2 is then out of
+    // reach. Paid: 900 in all.
+    let costs = [Some(1_000), Some(400), Some(500)];
+    for rule in PbRule::ALL {
+        let setup = Setup {
+            budget: 1_000,
+            rule,
+            max_projects: None,
+            cost_limit: None,
+        };
+        let mut s = State::replay(&log(&costs, &setup)).unwrap();
+        assert_eq!(
+            s.round(ROUND).unwrap().spending().is_some(),
+            rule != PbRule::Greedy
+        );
+        vote(&mut s, 6, &[2]).unwrap(); // replaced below: ordered by the last ballot
+        for who in 0..6 {
+            vote(&mut s, who, &[2, 4]).unwrap();
+        }
+        for who in 6..10 {
+            vote(&mut s, who, &[3]).unwrap();
+        }
+        let r = s.round(ROUND).unwrap();
+        let Some(sp) = r.spending() else {
+            assert_eq!(rule, PbRule::Greedy, "greedy charges nobody");
+            continue;
+        };
+        assert_eq!(sp.ballots, 10);
+        assert_eq!((sp.share.to_string(), sp.share_units), ("100".into(), 100));
+        assert_eq!((sp.paid_by_voters, sp.greedy_completion), (900, 0));
+        assert_eq!(sp.add1_increments, 0, "{rule:?}: exhaustive at once");
+        let paid: Vec<(u32, String, u64)> = sp
+            .voters
+            .iter()
+            .map(|v| {
+                let who = u32::from_be_bytes(v.nullifier[..4].try_into().unwrap());
+                (who, v.paid.to_string(), v.paid_units)
+            })
+            .collect();
+        let mut expected: Vec<(u32, String, u64)> =
+            (0..6).map(|w| (w, "250/3".to_string(), 83)).collect();
+        expected.extend((6..10).map(|w| (w, "100".to_string(), 100)));
+        assert_eq!(paid, expected);
+        assert!(sp.voters.windows(2).all(|w| w[0].ballot < w[1].ballot));
+        // 250/3 of 100 is 83 %; 100 % goes in the last bucket.
+        assert_eq!(sp.histogram, [0, 0, 0, 0, 0, 0, 0, 0, 6, 4]);
+    }
+}
+
+#[test]
+fn the_greedy_completion_is_not_charged_to_voters() {
+    // Budget 1000, two voters (shares of 500) approve 2 (cost 600): MES
+    // funds it, 300 from each. Project 3 (300), which nobody approved, is
+    // no MES candidate: the greedy completion funds it from the 400 the
+    // voters left, and nobody is charged for it.
+    let setup = Setup {
+        budget: 1_000,
+        rule: PbRule::EqualSharesAdd1Greedy,
+        max_projects: None,
+        cost_limit: None,
+    };
+    let mut s = State::replay(&log(&[Some(600), Some(300)], &setup)).unwrap();
+    vote(&mut s, 1, &[2]).unwrap();
+    vote(&mut s, 2, &[2]).unwrap();
+    let r = s.round(ROUND).unwrap();
+    let c = r.count().unwrap();
+    assert_eq!((c.winners.clone(), c.completed_by_greedy), (vec![2, 3], 1));
+    let sp = r.spending().unwrap();
+    assert_eq!((sp.paid_by_voters, sp.greedy_completion), (600, 300));
+    let paid: Vec<String> = sp.voters.iter().map(|v| v.paid.to_string()).collect();
+    assert_eq!(paid, ["300", "300"]);
+}
+
 proptest! {
     /// Whatever the re-votes, the count is that of each voter's last
     /// ballot, the live approvals agree with it, it never spends more than
@@ -531,9 +835,25 @@ proptest! {
         for (who, a) in &order {
             vote(&mut fresh, *who, a).unwrap();
         }
-        prop_assert_eq!(fresh.round(ROUND).unwrap().count().unwrap(), c);
+        prop_assert_eq!(&fresh.round(ROUND).unwrap().count().unwrap(), &c);
         let declared = result(&s);
         prop_assert!(s.check(&declared).is_ok());
         prop_assert!(fresh.check(&declared).is_ok());
+
+        // The voters paid exactly the MES winners' cost, none more than
+        // their share; the export recounts to the declared winners.
+        if let Some(sp) = r.spending() {
+            let mes = &c.winners[..c.winners.len() - c.completed_by_greedy];
+            let mes_cost: u64 = mes.iter().map(|id| costs[(*id - 2) as usize].unwrap()).sum();
+            prop_assert_eq!(sp.paid_by_voters, mes_cost);
+            prop_assert_eq!(sp.paid_by_voters + sp.greedy_completion, c.spent);
+            prop_assert!(sp.voters.iter().all(|v| v.paid <= sp.share));
+            prop_assert_eq!(sp.histogram.iter().sum::<u64>(), c.ballots);
+        } else {
+            prop_assert_eq!(rule, PbRule::Greedy);
+        }
+        s.admit(&declared).unwrap();
+        let r = s.round(ROUND).unwrap();
+        prop_assert_eq!(recount_export(&r.to_pabulib().unwrap(), rule), c.winners);
     }
 }

@@ -23,6 +23,9 @@ use std::collections::HashMap;
 
 mod add1;
 mod int;
+mod spending;
+
+pub use spending::{Money, Spending, equal_shares_spending};
 
 /// The largest amount (in `10^-scale` units) a PB instance may hold, so
 /// that sums of costs over up to 2^24 projects fit in `u128`.
@@ -352,7 +355,7 @@ fn greedy_from(inst: &PbInstance, initial: Vec<usize>) -> Outcome {
 pub fn equal_shares(inst: &PbInstance, completion: Completion) -> Outcome {
     let mut mes = Mes::new(inst);
     let out = match completion {
-        Completion::None => Outcome::new(inst, mes.run()),
+        Completion::None => Outcome::new(inst, mes.run(0)),
         Completion::Add1 | Completion::Add1Greedy => {
             add1::add1(inst, &mes.candidates, &mes.supporters)
         }
@@ -366,6 +369,19 @@ pub fn equal_shares(inst: &PbInstance, completion: Completion) -> Outcome {
     g.increments = increments;
     g.completed_by_greedy = g.winners.len() - before;
     g
+}
+
+/// What the voters hold together at the start of a run at `increment`:
+/// `budget + increment · n · unit`, so that each holds `1/n` of it.
+fn initial_total(inst: &PbInstance, increment: u64) -> BigInt {
+    let total = BigInt::from(inst.budget);
+    if increment == 0 {
+        return total;
+    }
+    total
+        + BigInt::from(increment)
+            * BigInt::from(inst.ballot_count())
+            * BigInt::from(inst.currency_unit())
 }
 
 /// Whether no further project (among `available`, or all) fits.
@@ -454,15 +470,16 @@ impl<'a> Mes<'a> {
         }
     }
 
-    /// One run of MES where each voter starts with `budget / n`.
-    fn run(&mut self) -> Vec<usize> {
+    /// One run of MES where each voter starts with `budget / n` plus
+    /// `increment` currency units (the add1 increment; 0 for plain MES).
+    fn run(&mut self, increment: u64) -> Vec<usize> {
         let inst = self.inst;
         let n = inst.ballot_count();
         if n == 0 {
             return Vec::new();
         }
-        // Each voter's share: budget / n.
-        let total = BigInt::from(inst.budget);
+        // Each voter's share: (budget + increment · n · unit) / n.
+        let total = initial_total(inst, increment);
         let n_big = BigInt::from(n);
         let g = total.gcd(&n_big);
         self.den = if g.is_zero() { n_big } else { &n_big / &g };

@@ -1,11 +1,14 @@
 //! Property tests of the counting rules (what is tested, and why, is also
 //! listed in specs/pb.md §"Tests").
 
+use num_traits::ToPrimitive;
 use proptest::prelude::*;
 use std::cmp::Ordering;
 use veche_tally::amount::Amount;
 use veche_tally::pabulib::{self, Instance, ProjectRecord, VoteRecord};
-use veche_tally::pb::{Completion, PbInstance, Project, equal_shares, greedy};
+use veche_tally::pb::{
+    Completion, Money, PbInstance, Project, equal_shares, equal_shares_spending, greedy,
+};
 use veche_tally::poll;
 
 /// A small PB election: up to 8 projects (some of cost 0, some over the
@@ -71,6 +74,14 @@ impl Q {
     }
 }
 
+/// An exact amount as a [`Q`] (the elections here are small).
+fn q(m: &Money) -> Q {
+    Q::new(
+        m.numer().to_i128().expect("small"),
+        m.denom().to_i128().expect("small"),
+    )
+}
+
 fn gcd(a: i128, b: i128) -> i128 {
     if b == 0 { a } else { gcd(b, a % b) }
 }
@@ -79,17 +90,21 @@ fn gcd(a: i128, b: i128) -> i128 {
 /// with exact fractions, and of its add1 loop: the reference the fast
 /// implementation (voter classes, lazy re-evaluation) must agree with.
 fn naive_mes(pb: &PbInstance, increment: u128) -> Vec<usize> {
+    naive_mes_shares(pb, increment).0
+}
+
+/// [`naive_mes`], with each voter's initial share and what each has left
+/// at the end (so what each paid: the share minus what is left).
+fn naive_mes_shares(pb: &PbInstance, increment: u128) -> (Vec<usize>, Q, Vec<Q>) {
     let n = pb.ballot_count();
     if n == 0 {
-        return vec![];
+        return (vec![], Q(0, 1), vec![]);
     }
     let ballots = &ballots_of(pb);
-    let mut budget = vec![
-        Q::int(pb.budget())
-            .div(Q::int(n as u128))
-            .add(Q::int(increment));
-        n
-    ];
+    let share = Q::int(pb.budget())
+        .div(Q::int(n as u128))
+        .add(Q::int(increment));
+    let mut budget = vec![share; n];
     let supporters = |p: usize| (0..n).filter(move |&v| ballots[v].contains(&p));
     let mut left: Vec<usize> = (0..pb.projects().len())
         .filter(|&p| pb.projects()[p].cost > 0 && supporters(p).next().is_some())
@@ -136,7 +151,7 @@ fn naive_mes(pb: &PbInstance, increment: u128) -> Vec<usize> {
         }
         left.retain(|p| affordable.contains(p));
         let Some((rho, p)) = best else {
-            return winners;
+            return (winners, share, budget);
         };
         let pay = rho.mul(Q::int(pb.projects()[p].cost));
         for v in supporters(p) {
@@ -152,6 +167,12 @@ fn naive_mes(pb: &PbInstance, increment: u128) -> Vec<usize> {
 }
 
 fn naive_add1(pb: &PbInstance) -> Vec<usize> {
+    naive_add1_kept(pb).0
+}
+
+/// pabutools' add1 loop over every increment: the outcome kept and the
+/// increment of the run it came from.
+fn naive_add1_kept(pb: &PbInstance) -> (Vec<usize>, u128) {
     let cost = |w: &[usize]| w.iter().map(|&p| pb.projects()[p].cost).sum::<u128>();
     let candidates: Vec<usize> = (0..pb.projects().len())
         .filter(|&p| pb.projects()[p].cost > 0 && pb.ballots().any(|b| b.contains(&(p as u32))))
@@ -160,13 +181,13 @@ fn naive_add1(pb: &PbInstance) -> Vec<usize> {
     for t in 0.. {
         let w = naive_mes(pb, t);
         if cost(&w) > pb.budget() {
-            return previous;
+            return (previous, t - 1);
         }
         let exhaustive = candidates
             .iter()
             .all(|p| w.contains(p) || pb.projects()[*p].cost + cost(&w) > pb.budget());
         if exhaustive || pb.ballot_count() == 0 {
-            return w;
+            return (w, t);
         }
         previous = w;
     }
@@ -206,6 +227,83 @@ proptest! {
     fn mes_matches_naive_reference(pb in election()) {
         prop_assert_eq!(equal_shares(&pb, Completion::None).winners, naive_mes(&pb, 0));
         prop_assert_eq!(sorted(equal_shares(&pb, Completion::Add1).winners), sorted(naive_add1(&pb)));
+    }
+
+    /// What each voter paid under MES equals the voter-by-voter reference
+    /// (the share minus what is left), in the run kept: plain MES, and
+    /// add1 at exactly the increment pabutools keeps.
+    #[test]
+    fn mes_payments_match_naive_reference(pb in election()) {
+        let (_, t) = naive_add1_kept(&pb);
+        for (c, t) in [(Completion::None, 0), (Completion::Add1, t)] {
+            let (out, s) = equal_shares_spending(&pb, c);
+            prop_assert_eq!(u128::from(out.increments), t);
+            let (winners, share, left) = naive_mes_shares(&pb, t);
+            prop_assert_eq!(&out.winners, &winners);
+            prop_assert_eq!(s.voters(), pb.ballot_count());
+            if pb.ballot_count() > 0 {
+                prop_assert_eq!(q(s.share()).cmp(share), Ordering::Equal);
+            }
+            for (v, paid) in s.iter().enumerate() {
+                let expected = share.sub(left[v]);
+                prop_assert_eq!(q(paid).cmp(expected), Ordering::Equal, "voter {}: {} vs {:?}", v, paid, expected);
+            }
+        }
+    }
+
+    /// With every completion: the voters' payments add up exactly to the
+    /// cost of the projects MES selected (before any greedy completion,
+    /// which spends the budget left, not the voters' shares); no voter
+    /// pays more than their share (`budget / n`, plus the add1
+    /// increments); MES never spends more than the budget; the histogram
+    /// counts every voter once.
+    #[test]
+    fn mes_payments_add_up_within_shares(pb in election()) {
+        let n = pb.ballot_count();
+        for c in ALL {
+            let (out, s) = equal_shares_spending(&pb, c);
+            prop_assert_eq!(&out, &equal_shares(&pb, c));
+            let mes = &out.winners[..s.mes_winners()];
+            prop_assert_eq!(s.mes_winners(), out.winners.len() - out.completed_by_greedy);
+            let mes_cost: u128 = mes.iter().map(|&p| pb.projects()[p].cost).sum();
+            prop_assert_eq!(s.mes_cost(), mes_cost);
+            prop_assert_eq!(s.mes_cost() + s.greedy_cost(), out.total_cost);
+            prop_assert!(s.mes_cost() <= pb.budget());
+            let total = s.iter().fold(Q(0, 1), |a, p| a.add(q(p)));
+            prop_assert_eq!(total.cmp(Q::int(mes_cost)), Ordering::Equal);
+            if n > 0 {
+                let share = Q::int(pb.budget()).div(Q::int(n as u128)).add(Q::int(u128::from(s.increments())));
+                prop_assert_eq!(q(s.share()).cmp(share), Ordering::Equal);
+            }
+            for p in s.iter() {
+                prop_assert!(p <= s.share());
+            }
+            let h = s.histogram(10);
+            prop_assert_eq!(h.iter().sum::<u64>(), n as u64);
+        }
+    }
+
+    /// A payment belongs to the voter, not to the ballot's position:
+    /// listing the ballots in another order lists the same payments in
+    /// that order.
+    #[test]
+    fn payments_follow_the_voter(pb in election(), seed in any::<u64>()) {
+        let ballots = ballots_of(&pb);
+        let n = ballots.len();
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut x = seed | 1;
+        for i in (1..n).rev() {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            order.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        let shuffled = PbInstance::new(pb.budget(), 0, pb.projects().to_vec(), order.iter().map(|&i| ballots[i].clone()).collect()).unwrap();
+        for c in ALL {
+            let (_, a) = equal_shares_spending(&pb, c);
+            let (_, b) = equal_shares_spending(&shuffled, c);
+            for (j, &i) in order.iter().enumerate() {
+                prop_assert_eq!(b.paid(j), a.paid(i));
+            }
+        }
     }
 
     /// Greedy stays within the budget and is exhaustive: no project left
