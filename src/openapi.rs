@@ -197,6 +197,7 @@ described in `specs/log.md`, not here. Every error is an RFC 9457 problem \
         crate::pb_rounds::VotingView,
         crate::pb_rounds::ResultView,
         crate::pb_rounds::RoundView,
+        crate::pb_rounds::SpendingView,
     )),
     modifiers(&ProblemDoc, &SecuritySchemes),
     tags(

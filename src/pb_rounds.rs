@@ -808,6 +808,58 @@ pub struct ResultView {
     pub winners: Vec<u64>,
     /// Their total cost, minor units.
     pub spent: u64,
+    /// For the Equal Shares rules, what the voters paid
+    /// (`specs/pb.md` §2.5); `null` for greedy. Per voter:
+    /// `/data/pb-rounds/{id}-spending.json`.
+    pub spending: Option<SpendingView>,
+}
+
+/// What the voters paid under the Method of Equal Shares, summed up.
+#[derive(Serialize, Clone, utoipa::ToSchema)]
+pub struct SpendingView {
+    /// Each voter's initial share, exactly, in minor units
+    /// (`numerator/denominator` or a whole number).
+    pub share: String,
+    /// The share in whole minor units, rounded down.
+    pub share_units: u64,
+    /// Whole currency units added to each share by the add1 completion.
+    pub add1_increments: u64,
+    /// What the voters paid together (minor units).
+    pub paid_by_voters: u64,
+    /// What the greedy completion spent from what the voters left.
+    pub greedy_completion: u64,
+    /// Voters by the part of their share they paid: bucket `k` counts
+    /// `k/10 ≤ paid/share < (k+1)/10`; the last one includes 100 %.
+    pub histogram: [u64; 10],
+}
+
+/// Declared results never change, so their payments (one more MES run)
+/// are computed once per round and kept.
+fn spending_cache()
+-> &'static std::sync::Mutex<std::collections::HashMap<u64, Option<SpendingView>>> {
+    static CACHE: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<u64, Option<SpendingView>>>,
+    > = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// The payments summary of a round with a declared result.
+pub(crate) fn spending_of(r: &Round) -> Option<SpendingView> {
+    r.result.as_ref()?;
+    let mut cache = spending_cache().lock().unwrap_or_else(|p| p.into_inner());
+    cache
+        .entry(r.id)
+        .or_insert_with(|| {
+            r.spending().map(|s| SpendingView {
+                share: s.share.to_string(),
+                share_units: s.share_units,
+                add1_increments: s.add1_increments,
+                paid_by_voters: s.paid_by_voters,
+                greedy_completion: s.greedy_completion,
+                histogram: s.histogram,
+            })
+        })
+        .clone()
 }
 
 /// One round as the public sees it.
@@ -914,6 +966,7 @@ pub(crate) fn view(r: &Round, t: u64) -> RoundView {
             approvals: d.result.approvals.clone(),
             winners: d.result.winners.clone(),
             spent: d.result.spent,
+            spending: spending_of(r),
         }),
     }
 }
@@ -1005,7 +1058,7 @@ pub fn spawn_closer(state: AppState) {
     operation_id = "pb_round_pabulib",
     tag = "pb",
     summary = "A counted round as a Pabulib `.pb` file (voters by nullifier)",
-    params(("file" = String, Path, description = "`{id}.pb`")),
+    params(("file" = String, Path, description = "`{id}.pb`, or `{id}-spending.json` for what each voter paid under Equal Shares")),
     responses(
         (status = 200, description = "The Pabulib file", content_type = "text/plain"),
         (status = 400, description = "Not `{id}.pb` (`/problems/invalid-path`)"),
@@ -1018,29 +1071,24 @@ pub async fn pabulib(
     file: Result<Path<String>, PathRejection>,
 ) -> Result<Response, Problem> {
     let Path(file) = file.map_err(|e| Problem::bad_request("invalid-path", e.body_text()))?;
+    if let Some(n) = file.strip_suffix("-spending.json")
+        && let Ok(id) = n.parse::<u64>()
+    {
+        return voter_spending(&state, id);
+    }
     let id: u64 = file
         .strip_suffix(".pb")
         .and_then(|n| n.parse().ok())
         .ok_or_else(|| {
             Problem::bad_request(
                 "invalid-path",
-                format!("expected /data/pb-rounds/{{id}}.pb, got {file:?}"),
+                format!("expected /data/pb-rounds/{{id}}.pb or {{id}}-spending.json, got {file:?}"),
             )
         })?;
     let text = with_round(&state, id, |r| {
         r.to_pabulib()
             .map(|inst| veche_tally::pabulib::write(&inst))
-            .ok_or_else(|| {
-                Problem::new(
-                    StatusCode::CONFLICT,
-                    "result-not-declared",
-                    "Result not declared",
-                    format!(
-                        "PB round {id} is in its {} phase; its Pabulib file exists once the result is declared.",
-                        r.phase(now()).name()
-                    ),
-                )
-            })
+            .ok_or_else(|| not_declared(r))
     })?;
     Ok((
         [
@@ -1060,6 +1108,48 @@ pub async fn pabulib(
             ),
         ],
         text,
+    )
+        .into_response())
+}
+
+fn not_declared(r: &Round) -> Problem {
+    Problem::new(
+        StatusCode::CONFLICT,
+        "result-not-declared",
+        "Result not declared",
+        format!(
+            "PB round {} is in its {} phase; this file exists once the result is declared.",
+            r.id,
+            r.phase(now()).name()
+        ),
+    )
+}
+
+/// `GET /data/pb-rounds/{id}-spending.json`: what each voter paid under
+/// the Method of Equal Shares (`specs/pb.md` §2.5), by nullifier in the
+/// log order of their last ballots; `null` for a greedy round.
+fn voter_spending(state: &AppState, id: u64) -> Result<Response, Problem> {
+    let body = with_round(state, id, |r| {
+        if r.result.is_none() {
+            return Err(not_declared(r));
+        }
+        Ok(
+            serde_json::to_vec(&json!({ "round": id, "spending": r.spending() }))
+                .map_err(Problem::internal)?,
+        )
+    })?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            ),
+        ],
+        body,
     )
         .into_response())
 }

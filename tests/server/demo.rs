@@ -305,6 +305,27 @@ fn check_demo(demo: &Demo) -> u64 {
         counted["result"]["spent"].as_u64().unwrap()
             <= counted["voting"]["budget"].as_u64().unwrap()
     );
+    // What the voters paid under Equal Shares: the summary adds up, and
+    // the per-voter file lists every voter by nullifier.
+    let paid = &counted["result"]["spending"];
+    assert_eq!(
+        paid["paid_by_voters"].as_u64().unwrap() + paid["greedy_completion"].as_u64().unwrap(),
+        counted["result"]["spent"].as_u64().unwrap(),
+        "{paid}"
+    );
+    assert_eq!(
+        paid["histogram"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_u64().unwrap())
+            .sum::<u64>(),
+        8
+    );
+    let per_voter = app.json(&format!("/data/pb-rounds/{}-spending.json", counted["id"]));
+    let voters = per_voter["spending"]["voters"].as_array().unwrap();
+    assert_eq!(voters.len(), 8, "{per_voter}");
+    assert_eq!(voters[0]["nullifier"].as_str().unwrap().len(), 64);
     let voting = rounds
         .iter()
         .find(|r| r["phase"] == "voting")

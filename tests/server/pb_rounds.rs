@@ -335,6 +335,7 @@ fn pb_round_end_to_end(db: TestDb) {
     assert_eq!(res["approvals"], json!([2, 2, 1]));
     assert_eq!(res["winners"], json!([a, b]));
     assert_eq!(res["spent"], 750_000);
+    assert_eq!(res["spending"], Value::Null, "greedy charges nobody");
     assert_eq!(v["projects"][0]["selected"], true);
     assert_eq!(v["projects"][2]["selected"], false);
     assert_eq!(v["projects"][3]["selected"], false);
