@@ -16,7 +16,9 @@
 //! * [`polls`]: the polls and participatory-budgeting rounds it declares,
 //!   each declared tally recomputed from the ballots;
 //! * [`eligibility`]: every petition signature is backed by a valid passkey
-//!   assertion of a registered credential (from an auditor's export).
+//!   assertion of a registered credential (from an auditor's export);
+//! * [`quorum`]: enough trusted witnesses cosigned the checkpoint;
+//! * [`witness`]: a C2SP tlog-witness server (`veche-verify witness`).
 //!
 //! Logs are read through a [`LogSource`](source::LogSource): an HTTP(S)
 //! tlog-tiles prefix or a directory mirror. The normative description of
@@ -32,9 +34,11 @@ mod fetch;
 pub mod mirror;
 pub mod petitions;
 pub mod polls;
+pub mod quorum;
 pub mod receipt;
 pub mod source;
 pub mod state;
+pub mod witness;
 
 /// Why a check did not succeed. The two variants map to the exit codes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

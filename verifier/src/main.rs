@@ -5,8 +5,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use veche_log::cosignature::Cosignature;
 use veche_verify::checkpoint::{Show, Verified, key_name, verify_log_checkpoint};
-use veche_verify::{Error, Result, audit, eligibility, petitions, polls, receipt, source, state};
+use veche_verify::{
+    Error, Result, audit, eligibility, petitions, polls, quorum, receipt, source, state, witness,
+};
 
 mod pb;
 
@@ -40,6 +43,14 @@ struct LogArgs {
     /// $XDG_STATE_HOME or ~/.local/state, then veche-verify/<origin>.json].
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
+    /// A witness trusted to cosign the log's checkpoints: its cosigner key
+    /// `name+hexid+base64(0x04||key)`. Repeatable.
+    #[arg(long = "witness", value_name = "VKEY")]
+    witnesses: Vec<String>,
+    /// Fail unless at least K of the `--witness` witnesses cosigned the
+    /// log's checkpoint.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    quorum: usize,
 }
 
 #[derive(Subcommand)]
@@ -144,6 +155,32 @@ enum Command {
     /// (greedy or Method of Equal Shares, see specs/pb.md); print the winners.
     #[command(after_help = EXIT_CODES)]
     Pb(pb::PbArgs),
+    /// Run a C2SP tlog-witness: cosign the checkpoints of the given logs
+    /// that are consistent with the last one cosigned (`POST
+    /// /add-checkpoint`), keeping its key and state in --state.
+    Witness(WitnessArgs),
+}
+
+#[derive(Args)]
+struct WitnessArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR")]
+    listen: std::net::SocketAddr,
+    /// Directory for the witness's key (made at first start, mode 0600)
+    /// and the latest checkpoint it cosigned for each log.
+    #[arg(long, value_name = "DIR")]
+    state: PathBuf,
+    /// Verifier key of a log to witness (its name is the log's origin), or
+    /// `@FILE`. Repeatable.
+    #[arg(long = "log-vkey", value_name = "VKEY|@FILE", required = true)]
+    log_vkeys: Vec<String>,
+    /// The witness's name (e.g. witness.example.org/w1); required at first
+    /// start, when the key is made.
+    #[arg(long)]
+    name: Option<String>,
+    /// Request-handling threads.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    threads: u16,
 }
 
 /// The verifier key, the log source and the state file of a command.
@@ -152,16 +189,40 @@ struct Target {
     origin: String,
     src: std::sync::Arc<dyn source::LogSource>,
     state: PathBuf,
+    witnesses: quorum::Policy,
+}
+
+impl Target {
+    /// [`verify_log_checkpoint`], then the witness quorum on its note.
+    fn verify(&self) -> Result<(Verified, Vec<Cosignature>)> {
+        let v = verify_log_checkpoint(self.src.as_ref(), &self.vkey, &self.state)?;
+        let cosignatures = if self.witnesses.is_empty() {
+            Vec::new()
+        } else {
+            self.witnesses.check(
+                v.note.as_bytes(),
+                &self.vkey,
+                &self.src.locate("checkpoint"),
+            )?
+        };
+        Ok((v, cosignatures))
+    }
+}
+
+/// A key given as text or as `@FILE`.
+fn key_arg(flag: &str, value: &str) -> Result<String> {
+    Ok(match value.strip_prefix('@') {
+        Some(file) => std::fs::read_to_string(file)
+            .map_err(|e| Error::CouldNotCheck(format!("{flag} @{file}: {e}")))?
+            .trim()
+            .to_owned(),
+        None => value.trim().to_owned(),
+    })
 }
 
 fn target(args: &LogArgs) -> Result<Target> {
-    let vkey = match args.vkey.strip_prefix('@') {
-        Some(file) => std::fs::read_to_string(file)
-            .map_err(|e| Error::CouldNotCheck(format!("--vkey @{file}: {e}")))?
-            .trim()
-            .to_owned(),
-        None => args.vkey.trim().to_owned(),
-    };
+    let vkey = key_arg("--vkey", &args.vkey)?;
+    let witnesses = quorum::Policy::new(&args.witnesses, args.quorum)?;
     let origin = key_name(&vkey)?;
     let state = match &args.state {
         Some(p) => p.clone(),
@@ -172,7 +233,18 @@ fn target(args: &LogArgs) -> Result<Target> {
         vkey,
         origin,
         state,
+        witnesses,
     })
+}
+
+fn cosigners_line(cosignatures: &[Cosignature]) -> String {
+    let mut names: Vec<&str> = cosignatures.iter().map(|c| c.name.as_str()).collect();
+    names.dedup();
+    format!(
+        "cosigned by {} trusted witness(es): {}",
+        names.len(),
+        names.join(", ")
+    )
 }
 
 fn consistency_line(v: &Verified, state: &Path) -> String {
@@ -191,11 +263,14 @@ fn consistency_line(v: &Verified, state: &Path) -> String {
 
 fn checkpoint(args: &LogArgs) -> Result<()> {
     let t = target(args)?;
-    let v = verify_log_checkpoint(t.src.as_ref(), &t.vkey, &t.state)?;
+    let (v, cosignatures) = t.verify()?;
     v.remember(&t.state)?;
     println!("OK: checkpoint of {} verified", t.origin);
     println!("  {}", Show(&v.checkpoint));
     println!("  {}", consistency_line(&v, &t.state));
+    if !t.witnesses.is_empty() {
+        println!("  {}", cosigners_line(&cosignatures));
+    }
     Ok(())
 }
 
@@ -203,7 +278,7 @@ fn inclusion(args: &LogArgs, receipt_file: &Path) -> Result<()> {
     let t = target(args)?;
     let r = receipt::read(receipt_file)?;
     let checked = receipt::check(&r, &t.vkey)?;
-    let v = verify_log_checkpoint(t.src.as_ref(), &t.vkey, &t.state)?;
+    let (v, _) = t.verify()?;
     receipt::check_in_log(t.src.as_ref(), &checked, &v.checkpoint)?;
     v.remember(&t.state)?;
     println!("OK: entry {} is in the log {}", checked.index, t.origin);
@@ -238,7 +313,7 @@ fn run_audit_visiting(
     visit: &mut dyn FnMut(u64, &veche_entry::Entry),
 ) -> Result<(Verified, audit::Audit, PathBuf)> {
     let t = target(args)?;
-    let v = verify_log_checkpoint(t.src.as_ref(), &t.vkey, &t.state)?;
+    let (v, _) = t.verify()?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(v.checkpoint.size);
         bar.set_style(
@@ -565,6 +640,26 @@ fn eligibility_command(args: &LogArgs, export: &Path, json: bool) -> Result<()> 
     failure.map_or(Ok(()), Err)
 }
 
+fn run_witness(args: &WitnessArgs) -> Result<()> {
+    let log_vkeys = args
+        .log_vkeys
+        .iter()
+        .map(|k| key_arg("--log-vkey", k))
+        .collect::<Result<Vec<_>>>()?;
+    let w = witness::Witness::start(&witness::WitnessConfig {
+        listen: args.listen,
+        state_dir: args.state.clone(),
+        name: args.name.clone(),
+        log_vkeys,
+        threads: usize::from(args.threads),
+    })?;
+    // Printed, not logged: operators and tests read the key and address.
+    println!("witness verifier key: {}", w.vkey());
+    println!("listening on http://{}/add-checkpoint", w.addr());
+    w.wait();
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
@@ -582,6 +677,7 @@ fn main() -> ExitCode {
         }
         Command::Eligibility { log, export, json } => eligibility_command(log, export, *json),
         Command::Pb(args) => pb::run(args),
+        Command::Witness(args) => run_witness(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

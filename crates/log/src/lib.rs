@@ -68,6 +68,7 @@ use std::fmt;
 use std::ops::Range;
 
 pub mod checkpoint;
+pub mod cosignature;
 pub mod memory;
 pub mod proof;
 pub mod tiles;
