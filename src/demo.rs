@@ -1250,9 +1250,12 @@ impl Seeding {
 /// the seeding runs, so their results are on show) stay open.
 const SHORT_WINDOW_MS: u64 = 2_500;
 
-/// The demo's participatory-budgeting projects: title, description,
-/// location (micro-degrees, in Mamonovo) and category.
-const PB_PROJECTS: &[(&str, &str, Option<(i32, i32)>, &str)] = &[
+/// A demo project: title, description, location (micro-degrees of
+/// latitude and longitude, in Mamonovo) and category.
+type DemoProject = (&'static str, &'static str, Option<(i32, i32)>, &'static str);
+
+/// The demo's participatory-budgeting projects.
+const PB_PROJECTS: &[DemoProject] = &[
     (
         "Скамейки и урны в сквере у ДК",
         "Двенадцать скамеек и восемь урн вдоль аллеи. (Демо / demo)",
