@@ -40,6 +40,10 @@ pub enum StoreError {
     /// Another writer committed to the log since this batch was prepared.
     #[error("the log grew to size {stored} while a batch for size {expected} was prepared")]
     Conflict { expected: u64, stored: u64 },
+    /// Another node became the sequencer (epoch `current`) after this one
+    /// (epoch `epoch`): this node may no longer commit batches.
+    #[error("sequencer epoch {epoch} was superseded by epoch {current}")]
+    Fenced { epoch: u64, current: u64 },
 }
 
 /// Where the data lives.
@@ -180,12 +184,12 @@ impl TileCache {
 /// sequencer reads through it (passkey counters) cannot change before the
 /// batch commits. Dropped without commit, it rolls back.
 pub struct BatchTx {
-    tx: Tx,
+    pub(crate) tx: Tx,
     base_size: u64,
     recent_tiles: Arc<TileCache>,
 }
 
-enum Tx {
+pub(crate) enum Tx {
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
@@ -223,11 +227,11 @@ macro_rules! in_tx {
 #[allow(unused_imports)]
 pub(crate) use {in_tx, on_pool};
 
-fn to_i64(v: u64) -> i64 {
+pub(crate) fn to_i64(v: u64) -> i64 {
     i64::try_from(v).expect("log sizes fit in i64")
 }
 
-fn to_u64(v: i64) -> Result<u64, StoreError> {
+pub(crate) fn to_u64(v: i64) -> Result<u64, StoreError> {
     u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative value {v}")))
 }
 
@@ -515,6 +519,19 @@ impl Store {
     /// log's write lock and fails with [`StoreError::Conflict`] if the stored
     /// tree is not that size (another writer committed meanwhile).
     pub async fn begin_batch(&self, base_size: u64) -> Result<BatchTx, StoreError> {
+        self.begin_batch_fenced(base_size, None).await
+    }
+
+    /// As [`Store::begin_batch`], for the elected sequencer of `epoch`
+    /// (PostgreSQL with several nodes): also fails with
+    /// [`StoreError::Fenced`] if another node has become the sequencer since.
+    /// The epoch row stays share-locked until the batch ends, so a node
+    /// taking over waits for a batch in flight instead of racing it.
+    pub async fn begin_batch_fenced(
+        &self,
+        base_size: u64,
+        epoch: Option<u64>,
+    ) -> Result<BatchTx, StoreError> {
         let tx = match &self.backend {
             Backend::Sqlite(pool) => {
                 // IMMEDIATE takes the write lock at once, so the size check
@@ -528,6 +545,16 @@ impl Store {
             }
             Backend::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
+                if let Some(epoch) = epoch {
+                    let (current,): (i64,) =
+                        sqlx::query_as("SELECT epoch FROM log_leader WHERE id = 1 FOR SHARE")
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    let current = to_u64(current)?;
+                    if current != epoch {
+                        return Err(StoreError::Fenced { epoch, current });
+                    }
+                }
                 let (stored,): (i64,) =
                     sqlx::query_as("SELECT size FROM log_state WHERE id = 1 FOR UPDATE")
                         .fetch_one(&mut *tx)

@@ -4,8 +4,10 @@
 //! sequencer that integrates entries in durable batches, and reads of tiles,
 //! entry bundles and checkpoints for publication. Knows nothing of HTTP.
 
+pub mod backup;
 pub mod ceremonies;
 pub mod clock;
+pub mod cluster;
 pub mod db;
 pub mod identity;
 pub mod petitions;

@@ -26,15 +26,24 @@
 //! meanwhile as `credential-revoked`. One fsync then covers entries,
 //! counters and evidence of the whole batch.
 //!
-//! Other processes (the `veche jurisdiction add` command, later other server
-//! nodes) may integrate too: every batch checks the stored tree size under
-//! the database's write lock, and a sequencer that finds the log grew under
-//! it catches up from the database and retries. The tree cannot fork.
+//! Other processes (the `veche jurisdiction add` command) may integrate too:
+//! every batch checks the stored tree size under the database's write lock,
+//! and a sequencer that finds the log grew under it catches up from the
+//! database and retries. The tree cannot fork.
+//!
+//! Several server nodes may share one PostgreSQL
+//! ([`Sequencer::load_elected`]): the elected node sequences, under an
+//! epoch every batch checks; the others are followers that hand their
+//! requests over through the database, answer them from the outcome the
+//! sequencer records in the same batch, and keep their state current by
+//! tailing the stored log. See [`crate::cluster`].
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::time::Instant;
 use veche_log::Hash;
 use veche_log::checkpoint::{Checkpoint, LogSigner};
@@ -42,6 +51,7 @@ use veche_log::writer::TileWriter;
 use veche_state::{State, Violation};
 
 use crate::clock::Clock;
+use crate::cluster::{Election, Outcome, PendingAppend, Placed, spawn_campaign, spawn_listener};
 use crate::db::{Batch, BatchTx, Store, StoreError, StoredCheckpoint};
 use crate::identity::CredentialUse;
 use crate::petitions::SignatureEvidence;
@@ -59,6 +69,21 @@ pub struct SequencerConfig {
     pub poll_interval: Duration,
     /// Queued appends beyond which callers wait (back-pressure).
     pub queue_capacity: usize,
+    /// How long a follower node waits for the sequencer to answer a
+    /// handed-over append before it withdraws it (several nodes only).
+    pub handover_timeout: Duration,
+    /// Told of every committed batch and acknowledged append (metrics).
+    pub observer: Option<Arc<dyn SequencerObserver>>,
+}
+
+/// Receives the sequencer's measurements. The server turns them into
+/// metrics; this crate stays free of any metrics library.
+pub trait SequencerObserver: Send + Sync + std::fmt::Debug {
+    /// A batch committed these entries (follow-ups included), in log order.
+    fn batch_committed(&self, entries: &[Vec<u8>]);
+    /// An append was acknowledged as durable `latency` after it was
+    /// submitted (queueing, admission and the commit).
+    fn append_acknowledged(&self, latency: Duration);
 }
 
 impl Default for SequencerConfig {
@@ -68,6 +93,8 @@ impl Default for SequencerConfig {
             checkpoint_interval: Duration::from_secs(1),
             poll_interval: Duration::from_millis(250),
             queue_capacity: 65_536,
+            handover_timeout: Duration::from_secs(30),
+            observer: None,
         }
     }
 }
@@ -84,6 +111,10 @@ pub enum AppendError {
     Rejected(Violation),
     #[error("the log is shutting down")]
     ShuttingDown,
+    /// No sequencer answered in time (several nodes, during a failover);
+    /// the append was withdrawn and nothing of it was written.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("storage failed; the entry was not appended: {0}")]
     Storage(String),
 }
@@ -124,6 +155,31 @@ struct Request {
     checkpoint: bool,
     with: WithEntries,
     reply: oneshot::Sender<Result<Appended, AppendError>>,
+    /// Set when another node handed the request over (its sequence number
+    /// in `pending_appends`): its outcome is recorded in the batch, and
+    /// `reply` goes nowhere.
+    remote: Option<i64>,
+}
+
+impl Request {
+    /// A request another node handed over; `Err` (with the reason) if its
+    /// entries do not decode.
+    fn handed_over(p: PendingAppend) -> Result<Self, (i64, AppendError)> {
+        let decoded = p
+            .entries
+            .iter()
+            .map(|e| decode_entry(e))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| (p.seq, e))?;
+        Ok(Self {
+            entries: p.entries,
+            decoded,
+            checkpoint: p.checkpoint,
+            with: p.with,
+            reply: oneshot::channel().0,
+            remote: Some(p.seq),
+        })
+    }
 }
 
 /// Where a request's entries went.
@@ -149,6 +205,8 @@ pub struct LogHandle {
     checkpoint: watch::Receiver<Arc<PublishedCheckpoint>>,
     shutdown: Arc<watch::Sender<bool>>,
     state: SharedState,
+    observer: Option<Arc<dyn SequencerObserver>>,
+    sequencer: Arc<AtomicBool>,
 }
 
 impl LogHandle {
@@ -189,6 +247,7 @@ impl LogHandle {
             .map(|e| decode_entry(e))
             .collect::<Result<Vec<_>, _>>()?;
         let (reply, rx) = oneshot::channel();
+        let submitted = Instant::now();
         self.tx
             .send(Request {
                 entries,
@@ -196,10 +255,33 @@ impl LogHandle {
                 checkpoint,
                 with,
                 reply,
+                remote: None,
             })
             .await
             .map_err(|_| AppendError::ShuttingDown)?;
-        rx.await.map_err(|_| AppendError::ShuttingDown)?
+        let appended = rx.await.map_err(|_| AppendError::ShuttingDown)??;
+        if let Some(o) = &self.observer {
+            o.append_acknowledged(submitted.elapsed());
+        }
+        Ok(appended)
+    }
+
+    /// Append requests queued for the sequencer and not yet taken into a
+    /// batch.
+    pub fn queue_depth(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
+    /// Whether the sequencer task still takes appends (not stopped, not
+    /// shutting down).
+    pub fn is_running(&self) -> bool {
+        !self.tx.is_closed() && !*self.shutdown.borrow()
+    }
+
+    /// Whether this process is the log's sequencer now (always, unless
+    /// several nodes share a PostgreSQL database and another one leads).
+    pub fn is_sequencer(&self) -> bool {
+        self.sequencer.load(Ordering::Relaxed)
     }
 
     /// The service's state as folded from the log so far. Hold the read
@@ -256,7 +338,42 @@ pub struct Sequencer {
     published: watch::Sender<Arc<PublishedCheckpoint>>,
     last_checkpoint_at: Option<Instant>,
     state: SharedState,
+    /// This process's part among several nodes; `None` when it is the
+    /// only writer.
+    node: Option<Node>,
+    /// Whether this process sequences now, shared with [`LogHandle`].
+    sequencing: Arc<AtomicBool>,
 }
+
+/// A server node among several on one PostgreSQL.
+struct Node {
+    /// For the `log_leader` row and the handed-over rows: host and pid.
+    name: String,
+    /// The epoch the election says this node leads under, if any.
+    elected: watch::Receiver<Option<u64>>,
+    /// The epoch this node sequences under: set once it has caught up.
+    epoch: Option<u64>,
+    /// An epoch under which a batch was fenced: never acted on again.
+    fenced: Option<u64>,
+    /// Woken by another node's NOTIFY: appends were handed over.
+    pending: Arc<Notify>,
+    /// Woken by the sequencer's NOTIFY: the log or an outcome changed.
+    log: Arc<Notify>,
+    /// Handed-over requests of this node, by sequence number.
+    waiting: HashMap<i64, Waiting>,
+    last_purge: Instant,
+}
+
+/// A request this node handed over and waits to hear of.
+struct Waiting {
+    reply: oneshot::Sender<Result<Appended, AppendError>>,
+    deadline: Instant,
+    /// A withdrawal found the row taken: its outcome is on its way.
+    taken: bool,
+}
+
+/// How long unclaimed outcomes (their follower died) are kept.
+const OUTCOME_RETENTION_MS: u64 = 3_600_000;
 
 impl Sequencer {
     /// Loads the tree from the store (checking the stored root against the
@@ -267,6 +384,34 @@ impl Sequencer {
         clock: Arc<dyn Clock>,
         config: SequencerConfig,
     ) -> Result<Self, StoreError> {
+        Self::open(store, signer, clock, config, false).await
+    }
+
+    /// As [`Sequencer::load`], for a server node. On PostgreSQL the node
+    /// runs for the sequencer's role (several nodes may share the
+    /// database): it tries once before returning, so a lone node leads at
+    /// once, and then every poll interval. On SQLite it is the same as
+    /// `load`.
+    pub async fn load_elected(
+        store: Store,
+        signer: LogSigner,
+        clock: Arc<dyn Clock>,
+        config: SequencerConfig,
+    ) -> Result<Self, StoreError> {
+        Self::open(store, signer, clock, config, true).await
+    }
+
+    async fn open(
+        store: Store,
+        signer: LogSigner,
+        clock: Arc<dyn Clock>,
+        config: SequencerConfig,
+        elect: bool,
+    ) -> Result<Self, StoreError> {
+        let node = match elect {
+            true => Self::join(&store, &clock, &config).await,
+            false => None,
+        };
         let writer = load_writer(&store).await?;
         let state = Arc::new(RwLock::new(State::new()));
         catch_up(&store, &state, writer.size()).await?;
@@ -288,9 +433,52 @@ impl Sequencer {
             published,
             last_checkpoint_at: None,
             state,
+            sequencing: Arc::new(AtomicBool::new(node.is_none())),
+            node,
         };
-        seq.publish_checkpoint_if_stale().await?;
+        if seq.node.is_none() {
+            seq.publish_checkpoint_if_stale().await?;
+        } else {
+            seq.sync_role().await;
+            if !seq.is_leading() {
+                seq.follow().await?;
+            }
+        }
         Ok(seq)
+    }
+
+    /// Enters the election (PostgreSQL only) and listens to the other
+    /// nodes.
+    async fn join(store: &Store, clock: &Arc<dyn Clock>, config: &SequencerConfig) -> Option<Node> {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
+        let name = format!("{host}:{}", std::process::id());
+        let mut election = Election::new(store, name.clone())?;
+        election.attempt(clock.now_ms()).await;
+        let c = clock.clone();
+        let elected = spawn_campaign(election, config.poll_interval, move || c.now_ms());
+        let pending = Arc::new(Notify::new());
+        let log = Arc::new(Notify::new());
+        spawn_listener(store, &pending, &log);
+        Some(Node {
+            name,
+            elected,
+            epoch: None,
+            fenced: None,
+            pending,
+            log,
+            waiting: HashMap::new(),
+            last_purge: Instant::now(),
+        })
+    }
+
+    /// Whether this process sequences now.
+    fn is_leading(&self) -> bool {
+        self.node.as_ref().is_none_or(|n| n.epoch.is_some())
+    }
+
+    /// The epoch batches are fenced with (several nodes only).
+    fn epoch(&self) -> Option<u64> {
+        self.node.as_ref().and_then(|n| n.epoch)
     }
 
     pub fn size(&self) -> u64 {
@@ -318,6 +506,7 @@ impl Sequencer {
             checkpoint: force_checkpoint,
             with: WithEntries::default(),
             reply,
+            remote: None,
         };
         let (outcomes, _) = self.commit_requests(std::slice::from_ref(&request)).await?;
         match outcomes.into_iter().next() {
@@ -339,8 +528,13 @@ impl Sequencer {
     ) -> Result<(Vec<Result<Appended, Violation>>, Option<StoredCheckpoint>), StoreError> {
         let mut refused: Vec<Option<Violation>> = vec![None; requests.len()];
         let want_checkpoint = requests.iter().any(|r| r.checkpoint);
+        let handed: Vec<i64> = requests.iter().filter_map(|r| r.remote).collect();
         loop {
-            let mut tx = match self.store.begin_batch(self.writer.size()).await {
+            let mut tx = match self
+                .store
+                .begin_batch_fenced(self.writer.size(), self.epoch())
+                .await
+            {
                 Ok(tx) => tx,
                 Err(StoreError::Conflict { .. }) => {
                     // Nothing admitted yet: the state only needs the new entries.
@@ -350,6 +544,17 @@ impl Sequencer {
                 }
                 Err(e) => return Err(e),
             };
+            // Handed-over requests whose follower withdrew them meanwhile
+            // are left out, and get no outcome.
+            let claimed = tx.claim_pending(&handed).await?;
+            for (r, refusal) in requests.iter().zip(refused.iter_mut()) {
+                if r.remote.is_some_and(|seq| !claimed.contains(&seq)) {
+                    *refusal = Some(Violation {
+                        code: "withdrawn",
+                        message: "The node that handed the append over withdrew it.".into(),
+                    });
+                }
+            }
             check_credential_uses(&mut tx, requests, &mut refused).await?;
             let Some(admission) = self.admit(requests, &mut refused) else {
                 // A request failed part-way: the state holds part of it.
@@ -358,8 +563,20 @@ impl Sequencer {
                 continue;
             };
             let (entries, outcomes) = admission;
+            let new_size = self.writer.size() + entries.len() as u64;
+            let answers = handed_outcomes(requests, &outcomes, &claimed, new_size);
+            if (self.node.is_some() || !answers.is_empty())
+                && let Err(e) = tx.record_outcomes(&answers, self.clock.now_ms()).await
+            {
+                self.rebuild_state().await?;
+                return Err(e);
+            }
             if entries.is_empty() {
-                tx.rollback().await?;
+                if answers.is_empty() {
+                    tx.rollback().await?;
+                } else {
+                    tx.commit_outcomes_only().await?;
+                }
                 return Ok((outcomes, None));
             }
             let mut uses = Vec::new();
@@ -474,6 +691,9 @@ impl Sequencer {
         };
         match tx.commit(&batch).await {
             Ok(()) => {
+                if let Some(o) = &self.config.observer {
+                    o.batch_committed(entries);
+                }
                 if let Some(cp) = &checkpoint {
                     self.last_checkpoint_at = Some(Instant::now());
                     self.published.send_replace(Arc::new(cp.clone().into()));
@@ -506,11 +726,7 @@ impl Sequencer {
     /// Picks up appends made by other processes, and signs a checkpoint if
     /// the tree has grown past the published one.
     async fn publish_checkpoint_if_stale(&mut self) -> Result<(), StoreError> {
-        let state = self.store.tree_state().await?;
-        if state.size != self.writer.size() || state.root != self.writer.root() {
-            self.writer = load_writer(&self.store).await?;
-            catch_up(&self.store, &self.state, self.writer.size()).await?;
-        }
+        let state = self.refresh().await?;
         let published = self.published.borrow().size;
         let latest = self.store.latest_checkpoint().await?;
         match latest {
@@ -524,10 +740,49 @@ impl Sequencer {
                 if self.store.insert_checkpoint(&cp).await? {
                     self.last_checkpoint_at = Some(Instant::now());
                     self.published.send_replace(Arc::new(cp.into()));
+                    self.announce().await;
                 }
             }
         }
         Ok(())
+    }
+
+    /// Brings the tile writer and the state up to the stored tree (appends
+    /// by other processes); returns that tree.
+    async fn refresh(&mut self) -> Result<crate::db::TreeState, StoreError> {
+        let state = self.store.tree_state().await?;
+        if state.size != self.writer.size() || state.root != self.writer.root() {
+            self.writer = load_writer(&self.store).await?;
+            let folded = self.state.read().unwrap_or_else(|p| p.into_inner()).size;
+            if folded > self.writer.size() {
+                self.rebuild_state().await?;
+            } else {
+                catch_up(&self.store, &self.state, self.writer.size()).await?;
+            }
+        }
+        Ok(state)
+    }
+
+    /// A follower's view: the stored tree folded in, and the newest stored
+    /// checkpoint published (followers never sign).
+    async fn follow(&mut self) -> Result<(), StoreError> {
+        self.refresh().await?;
+        if let Some(c) = self.store.latest_checkpoint().await?
+            && c.size > self.published.borrow().size
+        {
+            self.published.send_replace(Arc::new(c.into()));
+        }
+        Ok(())
+    }
+
+    /// Tells the other nodes that the log moved outside a batch (a
+    /// checkpoint signed on the timer).
+    async fn announce(&self) {
+        if self.node.is_some()
+            && let Err(e) = self.store.notify_log().await
+        {
+            tracing::debug!(error = %e, "could not NOTIFY the other nodes");
+        }
     }
 
     /// Starts the sequencer task.
@@ -539,6 +794,8 @@ impl Sequencer {
             checkpoint: self.published.subscribe(),
             shutdown: Arc::new(shutdown_tx),
             state: self.state.clone(),
+            observer: self.config.observer.clone(),
+            sequencer: self.sequencing.clone(),
         };
         let task = tokio::spawn(self.run(rx, shutdown_rx));
         (handle, task)
@@ -547,13 +804,21 @@ impl Sequencer {
     async fn run(mut self, mut rx: mpsc::Receiver<Request>, mut shutdown: watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(self.config.poll_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Several nodes: the election's verdict and the other nodes' NOTIFYs.
+        let mut elected = self.node.as_ref().map(|n| n.elected.clone());
+        let pending = self.node.as_ref().map(|n| n.pending.clone());
+        let log = self.node.as_ref().map(|n| n.log.clone());
         loop {
             // When the tree has outgrown the published checkpoint, sign the
             // next one as soon as the interval allows.
-            let checkpoint_due = (self.published.borrow().size != self.writer.size()).then(|| {
+            let checkpoint_due = (self.is_leading()
+                && self.published.borrow().size != self.writer.size())
+            .then(|| {
                 self.last_checkpoint_at
                     .map_or_else(Instant::now, |t| t + self.config.checkpoint_interval)
             });
+            // Node events come before the queue so that a busy queue cannot
+            // starve the answers to handed-over requests.
             tokio::select! {
                 biased;
                 _ = shutdown.changed() => {
@@ -561,25 +826,47 @@ impl Sequencer {
                         rx.close();
                     }
                 }
+                changed = async { elected.as_mut().expect("guarded").changed().await }, if elected.is_some() => {
+                    if changed.is_err() {
+                        elected = None;
+                    }
+                    self.sync_role().await;
+                    self.drain_handed_over(&mut rx).await;
+                }
+                _ = async { pending.as_ref().expect("guarded").notified().await }, if pending.is_some() => {
+                    self.drain_handed_over(&mut rx).await;
+                }
+                _ = async { log.as_ref().expect("guarded").notified().await }, if log.is_some() => {
+                    if !self.is_leading() && let Err(e) = self.follow().await {
+                        tracing::warn!(error = %e, "could not follow the log");
+                    }
+                    self.collect_outcomes().await;
+                }
+                _ = tick.tick() => {
+                    if self.node.is_some() {
+                        self.node_tick(&mut rx).await;
+                    } else if let Err(e) = self.publish_checkpoint_if_stale().await {
+                        // Appends by other processes show up here.
+                        tracing::error!(error = %e, "could not refresh the checkpoint");
+                    }
+                }
                 req = rx.recv() => match req {
-                    Some(first) => self.process(first, &mut rx).await,
+                    Some(first) if self.is_leading() => self.process(Some(first), &mut rx).await,
+                    Some(first) => self.hand_over(first, &mut rx).await,
                     None => break,
                 },
                 _ = tokio::time::sleep_until(checkpoint_due.unwrap_or_else(Instant::now)), if checkpoint_due.is_some() => {
                     self.sign_current().await;
                 }
-                _ = tick.tick() => {
-                    // Appends by other processes show up here.
-                    if let Err(e) = self.publish_checkpoint_if_stale().await {
-                        tracing::error!(error = %e, "could not refresh the checkpoint");
-                    }
-                }
             }
         }
-        // Queue drained and closed: publish a checkpoint for everything committed.
-        if let Err(e) = self.publish_checkpoint_if_stale().await {
-            tracing::error!(error = %e, "could not sign the final checkpoint");
+        if self.is_leading() {
+            // Queue drained and closed: publish a checkpoint for everything committed.
+            if let Err(e) = self.publish_checkpoint_if_stale().await {
+                tracing::error!(error = %e, "could not sign the final checkpoint");
+            }
         }
+        self.abandon_waiting().await;
         tracing::info!(size = self.writer.size(), "sequencer stopped");
     }
 
@@ -591,6 +878,7 @@ impl Sequencer {
             Ok(true) => {
                 self.last_checkpoint_at = Some(Instant::now());
                 self.published.send_replace(Arc::new(cp.into()));
+                self.announce().await;
             }
             // Another writer moved the tree on: reload and publish from the store.
             Ok(false) => {
@@ -602,9 +890,11 @@ impl Sequencer {
         }
     }
 
-    async fn process(&mut self, first: Request, rx: &mut mpsc::Receiver<Request>) {
-        let mut requests = vec![first];
-        let mut count = requests[0].entries.len();
+    /// Commits `first` and whatever else is queued, with the requests other
+    /// nodes handed over (the oldest first), in one batch.
+    async fn process(&mut self, first: Option<Request>, rx: &mut mpsc::Receiver<Request>) {
+        let mut requests: Vec<Request> = first.into_iter().collect();
+        let mut count: usize = requests.iter().map(|r| r.entries.len()).sum();
         while count < self.config.max_batch {
             match rx.try_recv() {
                 Ok(r) => {
@@ -613,6 +903,28 @@ impl Sequencer {
                 }
                 Err(_) => break,
             }
+        }
+        if self.node.is_some() {
+            let room = self.config.max_batch.saturating_sub(count).max(1);
+            match self.store.pending_appends(room).await {
+                Ok(handed) => {
+                    let mut taken = Vec::with_capacity(handed.len());
+                    for p in handed {
+                        match Request::handed_over(p) {
+                            Ok(r) => {
+                                count += r.entries.len();
+                                taken.push(r);
+                            }
+                            Err((seq, e)) => self.refuse_undecodable(seq, &e).await,
+                        }
+                    }
+                    requests.splice(0..0, taken);
+                }
+                Err(e) => tracing::warn!(error = %e, "could not read handed-over appends"),
+            }
+        }
+        if requests.is_empty() {
+            return;
         }
         let started = Instant::now();
         match self.commit_requests(&requests).await {
@@ -636,6 +948,21 @@ impl Sequencer {
                     let _ = r.reply.send(reply);
                 }
             }
+            Err(StoreError::Fenced { epoch, current }) => {
+                // Another node leads now: nothing was written; its own
+                // requests go to the new sequencer, the handed-over ones are
+                // still in the database for it.
+                tracing::warn!(epoch, current, "fenced: another node is the sequencer");
+                if let Some(n) = &mut self.node {
+                    n.fenced = Some(epoch);
+                }
+                self.step_down();
+                let own: Vec<Request> = requests
+                    .into_iter()
+                    .filter(|r| r.remote.is_none())
+                    .collect();
+                self.hand_over_all(own).await;
+            }
             Err(e) => {
                 tracing::error!(error = %e, entries = count, "batch failed");
                 let err = AppendError::Storage(e.to_string());
@@ -645,6 +972,299 @@ impl Sequencer {
             }
         }
     }
+
+    /// Answers a handed-over request whose entries do not decode (nodes of
+    /// different versions) with a refusal, so its follower is not left
+    /// waiting.
+    async fn refuse_undecodable(&self, seq: i64, e: &AppendError) {
+        let v = Violation {
+            code: "invalid-entry",
+            message: e.to_string(),
+        };
+        if let Err(e) = self
+            .store
+            .refuse_pending(seq, &v, self.clock.now_ms())
+            .await
+        {
+            tracing::warn!(error = %e, seq, "could not refuse a handed-over append");
+        }
+    }
+
+    /// Takes or gives up the sequencer's role as the election says.
+    async fn sync_role(&mut self) {
+        let Some(node) = &self.node else { return };
+        let elected = *node.elected.borrow();
+        if elected == node.epoch {
+            return;
+        }
+        match elected {
+            Some(epoch) if node.fenced != Some(epoch) => {
+                // The previous sequencer's batches are all committed or
+                // fenced by now: start from what is stored.
+                match self.refresh().await {
+                    Ok(_) => {
+                        if let Some(n) = &mut self.node {
+                            n.epoch = Some(epoch);
+                        }
+                        self.sequencing.store(true, Ordering::Relaxed);
+                        tracing::info!(epoch, size = self.writer.size(), "sequencing");
+                        if let Err(e) = self.publish_checkpoint_if_stale().await {
+                            tracing::error!(error = %e, "could not sign a checkpoint");
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "cannot load the log to sequence it"),
+                }
+            }
+            Some(_) => {}
+            None => self.step_down(),
+        }
+    }
+
+    fn step_down(&mut self) {
+        if let Some(n) = &mut self.node
+            && n.epoch.take().is_some()
+        {
+            tracing::warn!("no longer the sequencer");
+        }
+        self.sequencing.store(false, Ordering::Relaxed);
+    }
+
+    /// The sequencer integrates what other nodes handed over.
+    async fn drain_handed_over(&mut self, rx: &mut mpsc::Receiver<Request>) {
+        if self.node.is_some() && self.is_leading() {
+            self.process(None, rx).await;
+        }
+    }
+
+    /// A node's periodic duties: its role, the handed-over appends (as the
+    /// sequencer) or the stored log (as a follower), and its own requests'
+    /// outcomes.
+    async fn node_tick(&mut self, rx: &mut mpsc::Receiver<Request>) {
+        self.sync_role().await;
+        if self.is_leading() {
+            self.process(None, rx).await;
+            if let Err(e) = self.publish_checkpoint_if_stale().await {
+                tracing::error!(error = %e, "could not refresh the checkpoint");
+            }
+            let purge_due = self
+                .node
+                .as_ref()
+                .is_some_and(|n| n.last_purge.elapsed() >= Duration::from_secs(60));
+            if purge_due {
+                let before = self.clock.now_ms().saturating_sub(OUTCOME_RETENTION_MS);
+                if let Err(e) = self.store.purge_outcomes(before).await {
+                    tracing::warn!(error = %e, "could not purge old outcomes");
+                }
+                if let Some(n) = &mut self.node {
+                    n.last_purge = Instant::now();
+                }
+            }
+        } else if let Err(e) = self.follow().await {
+            tracing::warn!(error = %e, "could not follow the log");
+        }
+        self.collect_outcomes().await;
+    }
+
+    /// A follower hands `first` and whatever else is queued to the sequencer.
+    async fn hand_over(&mut self, first: Request, rx: &mut mpsc::Receiver<Request>) {
+        let mut requests = vec![first];
+        while requests.len() < self.config.max_batch {
+            match rx.try_recv() {
+                Ok(r) => requests.push(r),
+                Err(_) => break,
+            }
+        }
+        self.hand_over_all(requests).await;
+    }
+
+    async fn hand_over_all(&mut self, requests: Vec<Request>) {
+        if requests.is_empty() {
+            return;
+        }
+        let Some(node) = &mut self.node else {
+            unreachable!("only a node among several hands appends over")
+        };
+        let rows: Vec<(&[Vec<u8>], bool, &WithEntries)> = requests
+            .iter()
+            .map(|r| (r.entries.as_slice(), r.checkpoint, &r.with))
+            .collect();
+        match self
+            .store
+            .hand_over(&rows, &node.name, self.clock.now_ms())
+            .await
+        {
+            Ok(seqs) => {
+                let deadline = Instant::now() + self.config.handover_timeout;
+                for (r, seq) in requests.into_iter().zip(seqs) {
+                    node.waiting.insert(
+                        seq,
+                        Waiting {
+                            reply: r.reply,
+                            deadline,
+                            taken: false,
+                        },
+                    );
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not hand appends over");
+                let err = AppendError::Storage(e.to_string());
+                for r in requests {
+                    let _ = r.reply.send(Err(err.clone()));
+                }
+            }
+        }
+    }
+
+    /// Answers this node's handed-over requests whose outcome is stored,
+    /// and withdraws those that waited too long.
+    async fn collect_outcomes(&mut self) {
+        let Some(node) = &self.node else { return };
+        if node.waiting.is_empty() {
+            return;
+        }
+        let seqs: Vec<i64> = node.waiting.keys().copied().collect();
+        let outcomes = match self.store.take_outcomes(&seqs).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read outcomes");
+                Vec::new()
+            }
+        };
+        if outcomes.iter().any(|o| o.result.is_ok())
+            && !self.is_leading()
+            && let Err(e) = self.follow().await
+        {
+            // The reply goes out all the same: the entries are durable.
+            tracing::warn!(error = %e, "could not follow the log");
+        }
+        for o in outcomes {
+            let reply = match o.result {
+                Ok(placed) => self.appended(placed).await,
+                Err(v) => Err(AppendError::Rejected(v)),
+            };
+            if let Some(w) = self.node.as_mut().and_then(|n| n.waiting.remove(&o.seq)) {
+                let _ = w.reply.send(reply);
+            }
+        }
+        let now = Instant::now();
+        let expired: Vec<i64> = self
+            .node
+            .as_ref()
+            .map(|n| {
+                n.waiting
+                    .iter()
+                    .filter(|(_, w)| !w.taken && w.deadline <= now)
+                    .map(|(s, _)| *s)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for seq in expired {
+            self.withdraw(seq, || {
+                AppendError::Unavailable(
+                    "No sequencer answered in time (the service may be failing over); \
+                     nothing was written. Retry shortly."
+                        .into(),
+                )
+            })
+            .await;
+        }
+    }
+
+    /// Withdraws a handed-over request and answers it with `err`, unless
+    /// the sequencer has taken it already (its outcome then comes).
+    async fn withdraw(&mut self, seq: i64, err: impl FnOnce() -> AppendError) {
+        match self.store.withdraw(seq).await {
+            Ok(true) => {
+                if let Some(w) = self.node.as_mut().and_then(|n| n.waiting.remove(&seq)) {
+                    let _ = w.reply.send(Err(err()));
+                }
+            }
+            Ok(false) => {
+                if let Some(w) = self.node.as_mut().and_then(|n| n.waiting.get_mut(&seq)) {
+                    w.taken = true;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, seq, "could not withdraw an append"),
+        }
+    }
+
+    /// On shutdown: answers what has an outcome, withdraws the rest.
+    async fn abandon_waiting(&mut self) {
+        self.collect_outcomes().await;
+        let seqs: Vec<i64> = self
+            .node
+            .as_ref()
+            .map(|n| n.waiting.keys().copied().collect())
+            .unwrap_or_default();
+        for seq in seqs {
+            self.withdraw(seq, || AppendError::ShuttingDown).await;
+        }
+    }
+
+    /// A handed-over request's reply, from its stored outcome.
+    async fn appended(&mut self, placed: Placed) -> Result<Appended, AppendError> {
+        let storage = |e: StoreError| AppendError::Storage(e.to_string());
+        let mut follow_ups = Vec::with_capacity(placed.follow_ups.len());
+        for index in placed.follow_ups {
+            let bytes = self
+                .store
+                .entries(index, index + 1)
+                .await
+                .map_err(storage)?
+                .pop()
+                .ok_or_else(|| AppendError::Storage(format!("entry {index} is missing")))?;
+            follow_ups.push((index, decode_entry(&bytes)?));
+        }
+        let checkpoint = match placed.checkpoint_size {
+            Some(size) => {
+                let c = self
+                    .store
+                    .checkpoint_at(size)
+                    .await
+                    .map_err(storage)?
+                    .ok_or_else(|| AppendError::Storage(format!("checkpoint {size} is missing")))?;
+                let c = Arc::new(PublishedCheckpoint::from(c));
+                if c.size > self.published.borrow().size {
+                    self.published.send_replace(c.clone());
+                }
+                Some(c)
+            }
+            None => None,
+        };
+        Ok(Appended {
+            first: placed.first,
+            follow_ups,
+            checkpoint,
+        })
+    }
+}
+
+/// The outcomes to record for the handed-over requests a batch claimed; the
+/// batch grows the tree to `new_size` (the size of the checkpoint signed
+/// with it, when one was asked for).
+fn handed_outcomes(
+    requests: &[Request],
+    outcomes: &[Result<Appended, Violation>],
+    claimed: &std::collections::HashSet<i64>,
+    new_size: u64,
+) -> Vec<Outcome> {
+    requests
+        .iter()
+        .zip(outcomes)
+        .filter_map(|(r, o)| {
+            let seq = r.remote.filter(|s| claimed.contains(s))?;
+            let result = match o {
+                Ok(a) => Ok(Placed {
+                    first: a.first,
+                    follow_ups: a.follow_ups.iter().map(|(i, _)| *i).collect(),
+                    checkpoint_size: r.checkpoint.then_some(new_size),
+                }),
+                Err(v) => Err(v.clone()),
+            };
+            Some(Outcome { seq, result })
+        })
+        .collect()
 }
 
 /// Refuses, in `refused`, the requests whose passkey use does not follow
@@ -871,6 +1491,7 @@ mod tests {
             checkpoint: true,
             with,
             reply: oneshot::channel().0,
+            remote: None,
         }
     }
 
