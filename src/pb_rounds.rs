@@ -27,16 +27,16 @@ use veche_entry::{
 use veche_passkey::ActionChallenge;
 use veche_state::{PbPhase, Round, Violation, pb_ballot_action};
 use veche_store::identity::CredentialUse;
-use veche_store::sequencer::Appended;
-use veche_store::{AppendError, Clock, SystemClock, WithEntries};
+use veche_store::{Clock, SystemClock, WithEntries};
 
 use crate::identity_api::{
-    CeremonyStarted, FinishRequest, ctx_str, json_body, passkey_problem, replayed,
-    store_raw_ceremony, take_raw_ceremony, verify_account_assertion,
+    CeremonyStarted, FinishRequest, ctx_str, json_body, store_raw_ceremony, take_raw_ceremony,
+    verify_account_assertion,
 };
 use crate::log_api::{Receipt, build_receipt};
 use crate::polls::Bilingual;
 use crate::problem::Problem;
+use crate::rules::{field_problem, submit, violation_problem};
 use crate::server::AppState;
 use crate::session::SignedIn;
 
@@ -49,43 +49,6 @@ fn now() -> u64 {
 
 fn ts(ms: u64) -> String {
     format_timestamp_ms(ms).unwrap_or_default()
-}
-
-/// A refusal by the PB rules, as a problem: an unknown round or project is
-/// 404, an entry breaking a rule of its own content (a ballot over a limit,
-/// a window in the past) 422, a step in the wrong phase 409.
-pub fn violation_problem(v: Violation) -> Problem {
-    let status = match v.code {
-        "unknown-round" | "unknown-project" => StatusCode::NOT_FOUND,
-        "wrong-role" => StatusCode::FORBIDDEN,
-        "unknown-jurisdiction"
-        | "window-in-past"
-        | "not-on-ballot"
-        | "too-many-projects"
-        | "over-cost-limit"
-        | "cost-limit-unusable"
-        | "unreviewed-project"
-        | "ballot-projects-mismatch" => StatusCode::UNPROCESSABLE_ENTITY,
-        _ => StatusCode::CONFLICT,
-    };
-    let title = match v.code {
-        "unknown-round" => "No such PB round",
-        "unknown-project" => "No such project",
-        "not-taking-proposals" => "Not taking proposals",
-        "not-in-review" => "Not in review",
-        "voting-not-open" => "Voting not open",
-        "not-on-ballot" => "Project not on the ballot",
-        "too-many-projects" => "Too many projects",
-        "over-cost-limit" => "Over the cost limit",
-        "unreviewed-project" => "A project has no review",
-        "round-full" => "Round full",
-        _ => "Refused by the PB rules",
-    };
-    Problem::new(status, v.code, title, v.message)
-}
-
-fn field_problem(e: veche_entry::ValidationError) -> Problem {
-    Problem::unprocessable("invalid-field", e.to_string()).with_field(e.field.clone())
 }
 
 fn id_path(id: Result<Path<u64>, PathRejection>) -> Result<u64, Problem> {
@@ -109,22 +72,6 @@ pub(crate) fn with_round<T>(
 ) -> Result<T, Problem> {
     let st = state.log.state().read().unwrap_or_else(|p| p.into_inner());
     f(st.round(id).ok_or_else(|| unknown_round(id))?)
-}
-
-/// Appends an entry through the sequencer, mapping refusals with this
-/// module's `violation_problem`.
-async fn submit(state: &AppState, entry: Entry, checkpoint: bool) -> Result<Appended, Problem> {
-    let bytes = entry
-        .encode()
-        .map_err(|err| Problem::unprocessable("invalid-entry", err.to_string()))?;
-    state
-        .log
-        .submit(vec![bytes], checkpoint)
-        .await
-        .map_err(|e| match e {
-            AppendError::Rejected(v) => violation_problem(v),
-            other => Problem::from(other),
-        })
 }
 
 /// The resident's jurisdiction and roll record.
@@ -160,7 +107,7 @@ async fn appended_response(
     location: impl FnOnce(u64) -> Option<String>,
 ) -> Result<Response, Problem> {
     entry.validate().map_err(field_problem)?;
-    let appended = submit(state, entry, true).await?;
+    let appended = submit(state, vec![entry], true).await?;
     let index = appended.first;
     let receipt = build_receipt(state, index, Duration::from_secs(5)).await?;
     let body = Json(PbAppended {
@@ -714,18 +661,7 @@ pub async fn cast(
         }),
         evidence: None,
     };
-    let appended = state
-        .log
-        .submit_with(vec![entry], true, with)
-        .await
-        .map_err(|e| match e {
-            AppendError::Rejected(v) if v.code == "sign-count-not-increasing" => replayed(),
-            AppendError::Rejected(v) if v.code == "credential-revoked" => {
-                passkey_problem(veche_passkey::PasskeyError::UnknownCredential)
-            }
-            AppendError::Rejected(v) => violation_problem(v),
-            other => Problem::from(other),
-        })?;
+    let appended = state.log.submit_with(vec![entry], true, with).await?;
     let turnout = with_round(&state, id, |r| Ok(r.turnout()))?;
     let receipt = build_receipt(&state, appended.first, Duration::from_secs(5)).await?;
     Ok((
@@ -1035,7 +971,7 @@ pub fn spawn_closer(state: AppState) {
             .await
             .unwrap_or_default();
             for (id, entry) in due {
-                match submit(&state, entry, true).await {
+                match submit(&state, vec![entry], true).await {
                     Ok(a) => tracing::info!(round = id, index = a.first, "PB result declared"),
                     Err(p) => {
                         tracing::warn!(round = id, problem = p.slug, detail = %p.detail, "could not declare PB result")

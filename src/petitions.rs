@@ -31,14 +31,16 @@ use veche_state::{
 use veche_store::identity::CredentialUse;
 use veche_store::petitions::{PetitionContent, SignatureEvidence};
 use veche_store::sequencer::Appended;
-use veche_store::{AppendError, Clock, PublishedCheckpoint, SystemClock, WithEntries, publish};
+use veche_store::{Clock, PublishedCheckpoint, SystemClock, WithEntries, publish};
 
 use crate::identity_api::{
-    CeremonyStarted, FinishRequest, ctx_str, json_body, passkey_problem, replayed,
-    store_raw_ceremony, stored_credential, take_raw_ceremony, verify_account_assertion,
+    CeremonyStarted, FinishRequest, ctx_str, json_body, store_raw_ceremony, stored_credential,
+    take_raw_ceremony, verify_account_assertion,
 };
 use crate::log_api::{RECEIPT_FORMAT, Receipt, build_receipt};
 use crate::problem::Problem;
+pub(crate) use crate::rules::violation_problem;
+use crate::rules::{field_problem, submit};
 use crate::server::AppState;
 use crate::session::SignedIn;
 
@@ -158,49 +160,6 @@ pub fn content_hash(title: &str, text: &str, attachments: &[[u8; 32]]) -> [u8; 3
         h.update(a);
     }
     *h.finalize().as_bytes()
-}
-
-/// A refusal by the rules, as a problem.
-pub fn violation_problem(v: Violation) -> Problem {
-    let status = match v.code {
-        "unknown-petition" | "unknown-signature" => StatusCode::NOT_FOUND,
-        "wrong-role" => StatusCode::FORBIDDEN,
-        "deadline-in-past" | "unknown-jurisdiction" => StatusCode::UNPROCESSABLE_ENTITY,
-        _ => StatusCode::CONFLICT,
-    };
-    let title = match v.code {
-        "duplicate-signature" => "Already signed",
-        "petition-not-open" => "Petition not open",
-        _ => "Refused by the petition rules",
-    };
-    Problem::new(status, v.code, title, v.message)
-}
-
-/// Appends entries through the sequencer, mapping refusals to problems.
-async fn submit(
-    state: &AppState,
-    entries: Vec<Entry>,
-    checkpoint: bool,
-) -> Result<Appended, Problem> {
-    let bytes = entries
-        .iter()
-        .map(|e| {
-            e.encode()
-                .map_err(|err| Problem::unprocessable("invalid-entry", err.to_string()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    state
-        .log
-        .submit(bytes, checkpoint)
-        .await
-        .map_err(|e| match e {
-            AppendError::Rejected(v) => violation_problem(v),
-            other => Problem::from(other),
-        })
-}
-
-fn field_problem(e: veche_entry::ValidationError) -> Problem {
-    Problem::unprocessable("invalid-field", e.to_string()).with_field(e.field.clone())
 }
 
 fn petition_path(id: Result<Path<u64>, PathRejection>) -> Result<u64, Problem> {
@@ -777,15 +736,7 @@ pub async fn sign(
     let appended = state
         .log
         .submit_with(vec![entry.clone()], true, with)
-        .await
-        .map_err(|e| match e {
-            AppendError::Rejected(v) if v.code == "sign-count-not-increasing" => replayed(),
-            AppendError::Rejected(v) if v.code == "credential-revoked" => {
-                passkey_problem(veche_passkey::PasskeyError::UnknownCredential)
-            }
-            AppendError::Rejected(v) => violation_problem(v),
-            other => Problem::from(other),
-        })?;
+        .await?;
     if !appended.follow_ups.is_empty() {
         state.webhooks.wake();
     }

@@ -22,15 +22,15 @@ use veche_entry::{
 use veche_passkey::ActionChallenge;
 use veche_state::{Poll, PollStatus, Violation, poll_ballot_action};
 use veche_store::identity::CredentialUse;
-use veche_store::sequencer::Appended;
-use veche_store::{AppendError, Clock, SystemClock, WithEntries};
+use veche_store::{Clock, SystemClock, WithEntries};
 
 use crate::identity_api::{
-    CeremonyStarted, FinishRequest, ctx_str, json_body, passkey_problem, replayed,
-    store_raw_ceremony, take_raw_ceremony, verify_account_assertion,
+    CeremonyStarted, FinishRequest, ctx_str, json_body, store_raw_ceremony, take_raw_ceremony,
+    verify_account_assertion,
 };
 use crate::log_api::{Receipt, build_receipt};
 use crate::problem::Problem;
+use crate::rules::{field_problem, submit, violation_problem};
 use crate::server::AppState;
 use crate::session::SignedIn;
 
@@ -43,35 +43,6 @@ fn now() -> u64 {
 
 fn ts(ms: u64) -> String {
     format_timestamp_ms(ms).unwrap_or_default()
-}
-
-/// A refusal by the poll rules, as a problem: an unknown poll is 404, a
-/// ballot or poll that breaks a rule of its own content 422, a poll in the
-/// wrong phase 409.
-pub fn violation_problem(v: Violation) -> Problem {
-    let status = match v.code {
-        "unknown-poll" => StatusCode::NOT_FOUND,
-        "wrong-role" => StatusCode::FORBIDDEN,
-        "unknown-jurisdiction"
-        | "window-in-past"
-        | "no-such-option"
-        | "single-choice-expected"
-        | "approval-not-ascending" => StatusCode::UNPROCESSABLE_ENTITY,
-        _ => StatusCode::CONFLICT,
-    };
-    let title = match v.code {
-        "unknown-poll" => "No such poll",
-        "poll-not-open" => "Poll not open",
-        "no-such-option" => "No such option",
-        "single-choice-expected" => "Choose exactly one option",
-        "approval-not-ascending" => "Approved options out of order",
-        _ => "Refused by the poll rules",
-    };
-    Problem::new(status, v.code, title, v.message)
-}
-
-fn field_problem(e: veche_entry::ValidationError) -> Problem {
-    Problem::unprocessable("invalid-field", e.to_string()).with_field(e.field.clone())
 }
 
 fn poll_path(id: Result<Path<u64>, PathRejection>) -> Result<u64, Problem> {
@@ -95,22 +66,6 @@ fn with_poll<T>(
 ) -> Result<T, Problem> {
     let st = state.log.state().read().unwrap_or_else(|p| p.into_inner());
     f(st.poll(id).ok_or_else(|| unknown_poll(id))?)
-}
-
-/// Appends an entry through the sequencer, mapping refusals with this
-/// module's `violation_problem` (poll codes have their own statuses).
-async fn submit(state: &AppState, entry: Entry, checkpoint: bool) -> Result<Appended, Problem> {
-    let bytes = entry
-        .encode()
-        .map_err(|err| Problem::unprocessable("invalid-entry", err.to_string()))?;
-    state
-        .log
-        .submit(vec![bytes], checkpoint)
-        .await
-        .map_err(|e| match e {
-            AppendError::Rejected(v) => violation_problem(v),
-            other => Problem::from(other),
-        })
 }
 
 /// The resident's jurisdiction and roll record.
@@ -239,7 +194,7 @@ pub async fn open(
         },
     );
     entry.validate().map_err(field_problem)?;
-    let appended = submit(&state, entry, true).await?;
+    let appended = submit(&state, vec![entry], true).await?;
     let id = appended.first;
     let receipt = build_receipt(&state, id, Duration::from_secs(5)).await?;
     Ok((
@@ -432,18 +387,7 @@ pub async fn cast(
         }),
         evidence: None,
     };
-    let appended = state
-        .log
-        .submit_with(vec![entry], true, with)
-        .await
-        .map_err(|e| match e {
-            AppendError::Rejected(v) if v.code == "sign-count-not-increasing" => replayed(),
-            AppendError::Rejected(v) if v.code == "credential-revoked" => {
-                passkey_problem(veche_passkey::PasskeyError::UnknownCredential)
-            }
-            AppendError::Rejected(v) => violation_problem(v),
-            other => Problem::from(other),
-        })?;
+    let appended = state.log.submit_with(vec![entry], true, with).await?;
     let turnout = with_poll(&state, id, |p| Ok(p.turnout()))?;
     let receipt = build_receipt(&state, appended.first, Duration::from_secs(5)).await?;
     Ok((
@@ -599,7 +543,7 @@ pub fn spawn_closer(state: AppState) {
                     veche_entry::Payload::PollClosed(c) => c.poll,
                     _ => continue,
                 };
-                match submit(&state, entry, false).await {
+                match submit(&state, vec![entry], false).await {
                     Ok(a) => tracing::info!(poll = id, index = a.first, "poll closed"),
                     Err(p) => {
                         tracing::warn!(poll = id, problem = p.slug, detail = %p.detail, "could not close poll")

@@ -184,8 +184,9 @@ impl From<veche_store::AppendError> for Problem {
                 e.to_string(),
             ),
             E::Invalid(_) => Problem::unprocessable("invalid-entry", e.to_string()),
-            E::Rejected(v) => crate::petitions::violation_problem(v),
+            E::Rejected(v) => crate::rules::violation_problem(v),
             E::ShuttingDown => Problem::unavailable("The server is shutting down; retry shortly."),
+            E::Unavailable(m) => Problem::unavailable(m),
             E::Storage(_) => Problem::internal(e),
         }
     }
