@@ -151,8 +151,6 @@ impl Metrics {
 /// Records how far behind a witness's newest cosignature is, in seconds
 /// (0 when it has cosigned the latest checkpoint). Called by the witness
 /// client; a witness never reported has no series.
-// Allowed while no witness client is compiled in (it is written apart).
-#[allow(dead_code)]
 pub fn witness_lag(name: &str, seconds: f64) {
     METRICS
         .witness_lag

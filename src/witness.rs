@@ -183,6 +183,9 @@ impl Submitter {
         let mut cosigned: Option<(u64, Hash)> = None;
         let mut backoff = MIN_BACKOFF;
         let mut conflicts = 0;
+        // Since when the newest checkpoint has waited for this witness: the
+        // cosignature lag the metrics show.
+        let mut waiting_since: Option<std::time::Instant> = None;
         loop {
             let cp = self.log.checkpoint();
             if cp.note.is_empty() {
@@ -195,9 +198,12 @@ impl Submitter {
                 }
                 continue;
             }
+            let since = *waiting_since.get_or_insert_with(std::time::Instant::now);
             match self.submit(witness_size, &cp.note, cp.size).await {
                 Ok(()) => {
                     tracing::debug!(witness = %self.spec.name, size = cp.size, "cosigned");
+                    crate::metrics::witness_lag(&self.spec.name, 0.0);
+                    waiting_since = None;
                     cosigned = Some((cp.size, cp.root));
                     witness_size = cp.size;
                     backoff = MIN_BACKOFF;
@@ -213,6 +219,7 @@ impl Submitter {
                     continue;
                 }
                 Err(e) => {
+                    crate::metrics::witness_lag(&self.spec.name, since.elapsed().as_secs_f64());
                     if let Failure::Conflict(Some(size)) = e {
                         witness_size = size;
                     }

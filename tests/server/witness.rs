@@ -98,6 +98,28 @@ fn served_with_a_witness(db: TestDb) {
     let note = cosigned_checkpoint(&app, &app.vkey, &wv, 6);
     assert_eq!(note.matches("— witness.test/w1 ").count(), 1, "{note}");
 
+    // The metrics show each witness's cosignature lag: none for the live
+    // one, growing for the one that is down.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let metrics = app.get("/metrics").text();
+        let lag = |w: &str| {
+            metrics
+                .lines()
+                .find(|l| {
+                    l.starts_with("veche_witness_cosignature_lag_seconds{")
+                        && l.contains(&format!("witness=\"{w}\""))
+                })
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|v| v.parse::<f64>().ok())
+        };
+        if lag(WITNESS) == Some(0.0) && lag("witness.test/down").is_some_and(|s| s > 0.0) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{metrics}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+
     // veche-verify counts the cosignatures against --quorum.
     let state = work.path().join("state.json");
     let run = |extra: &[&str]| {
