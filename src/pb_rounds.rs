@@ -1069,10 +1069,8 @@ fn voter_spending(state: &AppState, id: u64) -> Result<Response, Problem> {
         if r.result.is_none() {
             return Err(not_declared(r));
         }
-        Ok(
-            serde_json::to_vec(&json!({ "round": id, "spending": r.spending() }))
-                .map_err(Problem::internal)?,
-        )
+        serde_json::to_vec(&json!({ "round": id, "spending": r.spending() }))
+            .map_err(Problem::internal)
     })?;
     Ok((
         [
