@@ -10,7 +10,9 @@
 #[allow(dead_code)]
 #[path = "../server/common.rs"]
 mod common;
+mod pb_rounds;
 mod petitions;
+mod polls;
 mod setup;
 
 use std::ops::Deref;
