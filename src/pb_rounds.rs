@@ -205,8 +205,8 @@ pub async fn open(
             jurisdiction: req.jurisdiction.clone(),
             title_ru: req.title.ru.trim().to_owned(),
             title_en: req.title.en.trim().to_owned(),
-            description_ru: req.description.ru.trim().to_owned(),
-            description_en: req.description.en.trim().to_owned(),
+            description_ru: req.description.ru.trim().replace("\r\n", "\n"),
+            description_en: req.description.en.trim().replace("\r\n", "\n"),
             currency: req.currency.clone().unwrap_or_else(|| "RUB".to_owned()),
             scale: req.scale.unwrap_or(2),
             proposals_close_at_ms: req.proposals_close_at_ms,
@@ -281,7 +281,7 @@ pub async fn propose(
         PbProjectProposed {
             round: id,
             title: req.title.trim().to_owned(),
-            description: req.description.trim().to_owned(),
+            description: req.description.trim().replace("\r\n", "\n"),
             location: req.location,
             category: req
                 .category
@@ -368,7 +368,7 @@ pub async fn review(
             project,
             verdict,
             cost: req.cost,
-            reason: req.reason.trim().to_owned(),
+            reason: req.reason.trim().replace("\r\n", "\n"),
             actor,
         },
     );

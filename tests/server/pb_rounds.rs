@@ -140,9 +140,10 @@ fn pb_round_end_to_end(db: TestDb) {
         2,
         json!({"title": "Детская площадка", "description": "Горка и качели."}),
     );
+    // Browsers post textareas with CR LF line breaks; the log keeps LF.
     let d = propose(
         1,
-        json!({"title": "Фонтан", "description": "Большой фонтан на площади."}),
+        json!({"title": "Фонтан", "description": "Большой фонтан\r\nна площади."}),
     );
     let (c0, _) = &mut w.citizens[0];
     c0.call(
@@ -183,6 +184,10 @@ fn pb_round_end_to_end(db: TestDb) {
     assert_eq!(v["projects"].as_array().unwrap().len(), 4);
     assert_eq!(v["projects"][0]["location"]["lat_e6"], 54710400);
     assert_eq!(v["projects"][0]["category"], "green-spaces");
+    assert_eq!(
+        v["projects"][3]["description"],
+        "Большой фонтан\nна площади."
+    );
 
     wait_until(proposals_close);
     let (c0, _) = &mut w.citizens[0];
