@@ -27,8 +27,18 @@ pub struct Cli {
     /// through the real API. With another command, act on that demo data.
     #[arg(long)]
     pub demo: bool,
+    /// How log lines are written to stderr: `text` for people, `json` (one
+    /// object a line) for log collectors.
+    #[arg(long, global = true, env = "VECHE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -64,6 +74,21 @@ pub enum Command {
     /// Staff accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Write a consistent backup of the database (also while the server
+    /// runs): SQLite by VACUUM INTO, PostgreSQL by pg_dump. The secrets of
+    /// the data directory are backed up separately (specs/operations.md).
+    Backup {
+        /// The backup file to create (never overwritten).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup made by `veche backup` into a fresh data directory
+    /// (SQLite) or an empty database (PostgreSQL), and check it.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -90,6 +115,11 @@ pub struct ServeArgs {
     pub argon2: Argon2Profile,
     #[command(flatten)]
     pub limits: crate::limits::LimitArgs,
+    /// A witness to gather cosignatures from (C2SP tlog-witness):
+    /// `name=NAME,vkey=VKEY,url=URL`. Repeatable; in VECHE_WITNESSES,
+    /// separated by `;`.
+    #[arg(long = "witness", env = "VECHE_WITNESSES", value_delimiter = ';', value_parser = crate::witness::parse_witness)]
+    pub witnesses: Vec<crate::witness::WitnessSpec>,
     /// Serve demo data from `<data-dir>/demo`, seeding it on first start
     /// (the same as `veche --demo`).
     #[arg(long)]
@@ -112,6 +142,7 @@ impl Default for ServeArgs {
             session_ttl: Duration::from_secs(12 * 3600),
             argon2: Argon2Profile::Production,
             limits: crate::limits::LimitArgs::default(),
+            witnesses: Vec::new(),
             demo: false,
         }
     }
@@ -158,6 +189,13 @@ pub enum LogCommand {
     Export {
         /// Target directory; files already there are kept (tile paths are immutable).
         dir: PathBuf,
+        /// Keep the mirror in sync: export again whenever a new checkpoint
+        /// is signed, until interrupted.
+        #[arg(long)]
+        follow: bool,
+        /// How often `--follow` looks for a new checkpoint.
+        #[arg(long, default_value = "1s", value_parser = parse_duration)]
+        interval: Duration,
     },
 }
 

@@ -18,7 +18,8 @@ use veche_store::publish;
 use crate::problem::Problem;
 use crate::server::{AppState, IMMUTABLE};
 
-/// `GET /log/checkpoint`: the latest signed checkpoint (C2SP signed note).
+/// `GET /log/checkpoint`: the latest signed checkpoint (C2SP signed note),
+/// with the witnesses' cosignatures over it (src/witness.rs).
 pub async fn checkpoint(State(state): State<AppState>) -> Result<Response, Problem> {
     let cp = state.log.checkpoint();
     if cp.note.is_empty() {
@@ -38,7 +39,7 @@ pub async fn checkpoint(State(state): State<AppState>) -> Result<Response, Probl
                 HeaderValue::from_static("*"),
             ),
         ],
-        cp.note.clone(),
+        state.cosignatures.attach(&cp.note),
     )
         .into_response())
 }
@@ -66,8 +67,15 @@ pub async fn tile(
         })?;
     // Tile contents never change, so a digest of them is a strong validator.
     let etag = format!("\"{}\"", &blake3::hash(&data).to_hex()[..32]);
+    // A partial tile never changes either, but is wanted only while it is
+    // the right edge of the latest tree: caches keep it briefly.
+    let cache = if parsed.is_partial() {
+        PARTIAL_TILE_CACHE
+    } else {
+        IMMUTABLE
+    };
     let headers_out = [
-        (header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE)),
+        (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
         (
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             HeaderValue::from_static("*"),
@@ -84,12 +92,20 @@ pub async fn tile(
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+        .is_some_and(|v| {
+            // If-None-Match compares weakly (RFC 9110 §13.1.2).
+            v.split(',')
+                .map(|t| t.trim().trim_start_matches("W/"))
+                .any(|t| t == etag || t == "*")
+        })
     {
         return Ok((StatusCode::NOT_MODIFIED, headers_out).into_response());
     }
     Ok((headers_out, data).into_response())
 }
+
+/// `Cache-Control` of partial tiles (`.p/W`).
+pub const PARTIAL_TILE_CACHE: &str = "public, max-age=60";
 
 /// What the log is and where its tiles are.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -107,6 +123,9 @@ pub struct LogInfo {
     tile_height: u8,
     checkpoint_url: String,
     tiles_url: String,
+    /// Whether the node that answered is the log's sequencer now (with
+    /// several nodes on one PostgreSQL, exactly one is).
+    sequencer: bool,
 }
 
 /// `GET /api/v1/log`.
@@ -128,6 +147,7 @@ pub async fn info(State(state): State<AppState>) -> Json<LogInfo> {
         tile_height: veche_log::tiles::TILE_HEIGHT,
         checkpoint_url: format!("{}/log/checkpoint", state.public_url),
         tiles_url: format!("{}/log/tile/", state.public_url),
+        sequencer: state.log.is_sequencer(),
     })
 }
 

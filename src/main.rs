@@ -12,6 +12,7 @@
 #![allow(clippy::result_large_err)]
 
 mod auth;
+mod charts;
 mod config;
 #[cfg(feature = "demo")]
 mod demo;
@@ -20,17 +21,24 @@ mod identity_api;
 mod jurisdictions;
 mod limits;
 mod log_api;
+mod metrics;
+mod mirror;
 mod openapi;
+mod ops;
 mod pages;
+mod pb_pages;
 mod pb_rounds;
 mod petition_pages;
 mod petitions;
+mod poll_pages;
 mod polls;
 mod problem;
 mod roll_api;
+mod rules;
 mod server;
 mod session;
 mod webhook;
+mod witness;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -39,12 +47,16 @@ use config::{AdminCommand, Cli, Command, JurisdictionCommand, LogCommand, ServeA
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_env("VECHE_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        config::LogFormat::Text => logs.init(),
+        // One JSON object a line, span fields flattened in: for collectors.
+        config::LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -106,20 +118,13 @@ async fn run(mut cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Some(Command::Log(LogCommand::Export { dir })) => {
-            let store = cli.storage.open_store().await?;
-            let stats = veche_store::publish::export_mirror(&store, &dir).await?;
-            store.close().await;
-            println!(
-                "exported the log at size {} to {}: {} files written ({} bytes), {} kept",
-                stats.size,
-                dir.display(),
-                stats.files_written,
-                stats.bytes_written,
-                stats.files_kept
-            );
-            Ok(())
-        }
+        Some(Command::Log(LogCommand::Export {
+            dir,
+            follow,
+            interval,
+        })) => mirror::export(&cli.storage, &dir, follow, interval).await,
+        Some(Command::Backup { to }) => ops::backup(&cli.storage, &to).await,
+        Some(Command::Restore { from }) => ops::restore(&cli.storage, &from).await,
     }
 }
 

@@ -143,7 +143,6 @@ described in `specs/log.md`, not here. Every error is an RFC 9457 problem \
         crate::pb_rounds::open_voting,
         crate::pb_rounds::ballot_options,
         crate::pb_rounds::cast,
-        crate::pb_rounds::pabulib,
         crate::webhook::put_endpoint,
         crate::webhook::get_endpoint,
         crate::webhook::delete_endpoint,

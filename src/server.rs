@@ -38,6 +38,8 @@ pub struct AppState {
     /// Passkey ceremonies in flight (in memory: one node; see
     /// specs/architecture.md).
     pub ceremonies: veche_store::ceremonies::Ceremonies,
+    /// Witness cosignatures gathered for the checkpoint (src/witness.rs).
+    pub cosignatures: crate::witness::Cosignatures,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -57,6 +59,23 @@ pub fn router(state: AppState) -> Router {
             get(crate::petition_pages::show).post(crate::petition_pages::act),
         )
         .route("/receipt", get(crate::petition_pages::receipt))
+        .route("/static/poll.js", get(crate::poll_pages::script))
+        .route("/polls", get(crate::poll_pages::list))
+        .route(
+            "/polls/new",
+            get(crate::poll_pages::new_form).post(crate::poll_pages::open),
+        )
+        .route("/polls/{id}", get(crate::poll_pages::show))
+        .route("/static/pb.js", get(crate::pb_pages::script))
+        .route("/pb", get(crate::pb_pages::list))
+        .route(
+            "/pb/new",
+            get(crate::pb_pages::new_form).post(crate::pb_pages::open),
+        )
+        .route(
+            "/pb/{id}",
+            get(crate::pb_pages::show).post(crate::pb_pages::act),
+        )
         .route("/enrol", get(pages::enrol))
         .route("/sign-in", get(pages::sign_in))
         .route("/sign-out", post(pages::sign_out))
@@ -66,6 +85,9 @@ pub fn router(state: AppState) -> Router {
         .route("/staff/codes", post(pages::staff_codes))
         .route("/staff/invite/{token}", get(pages::invite))
         .route("/healthz", get(healthz))
+        .route("/livez", get(healthz))
+        .route("/readyz", get(crate::ops::readyz))
+        .route("/metrics", get(crate::metrics::serve))
         .route("/log/checkpoint", get(log_api::checkpoint))
         .route("/log/tile/{*path}", get(log_api::tile))
         .route("/api/v1/openapi.json", get(openapi::serve))
@@ -214,6 +236,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(256 * 1024))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(crate::metrics::track_http))
         .with_state(state)
 }
 
@@ -288,6 +311,7 @@ pub async fn serve_with(
         nullifiers: petitions::NullifierKey::new(crate::config::nullifier_key(&storage.data_dir)?),
         webhooks: crate::webhook::Webhooks::load_or_create(&storage.data_dir)?,
         ceremonies: veche_store::ceremonies::Ceremonies::new(CEREMONIES_IN_FLIGHT),
+        cosignatures: crate::witness::spawn(store.clone(), log.0.clone(), &args.witnesses),
     };
     spawn_housekeeping(state.clone());
     petitions::spawn_closer(state.clone());
@@ -325,9 +349,10 @@ async fn start_sequencer(
     let config = SequencerConfig {
         max_batch: args.max_batch as usize,
         checkpoint_interval: args.checkpoint_interval,
+        observer: Some(Arc::new(crate::metrics::SequencerMetrics)),
         ..SequencerConfig::default()
     };
-    let seq = Sequencer::load(store, signer, Arc::new(SystemClock), config)
+    let seq = Sequencer::load_elected(store, signer, Arc::new(SystemClock), config)
         .await
         .context("loading the log")?;
     Ok(seq.spawn())

@@ -4,15 +4,20 @@
 mod common;
 mod crash;
 mod demo;
+mod failover;
 mod go_interop;
 mod identity;
 mod log_api;
+mod mirror;
 mod openapi;
+mod ops;
 mod pb_rounds;
 mod petitions;
 mod polls;
+mod restore;
 mod verify;
 mod webhook;
+mod witness;
 
 /// Declares `<name>_sqlite` and `<name>_postgres` tests running one body.
 #[macro_export]
