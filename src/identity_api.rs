@@ -581,6 +581,76 @@ pub(crate) async fn verify_account_action(
     Ok(verified)
 }
 
+/// Starts an action-bound passkey request (petition signature or
+/// ballot): the challenge commits to `action`, any of the account's
+/// passkeys may answer, and the ceremony keeps `ctx` with the account and
+/// the nonce added, for [`take_action_ceremony`].
+pub(crate) async fn start_action_ceremony(
+    state: &AppState,
+    me: &SignedIn,
+    kind: &str,
+    action: &[u8],
+    mut ctx: Value,
+) -> Result<Json<CeremonyStarted>, Problem> {
+    let nonce = ActionChallenge::random_nonce();
+    let challenge = ActionChallenge::new(action, nonce);
+    let allow: Vec<Vec<u8>> = state
+        .store
+        .credentials_of(&me.account.id)
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    let options = state.identity.rp.action_request_options(&challenge, &allow);
+    ctx["account_id"] = json!(hex::encode(&me.account.id));
+    ctx["nonce"] = json!(hex::encode(nonce));
+    let expires = SystemClock.now_ms() + veche_passkey::CEREMONY_TIMEOUT_MS;
+    store_raw_ceremony(state, kind, Vec::new(), expires, ctx, options).await
+}
+
+/// Takes a ceremony [`start_action_ceremony`] began: it must be of `kind`,
+/// this account's, and for the subject whose id is `ctx[subject]` (a
+/// ceremony answers for what it was started for only). Gives the context
+/// and the challenge's nonce.
+pub(crate) async fn take_action_ceremony(
+    state: &AppState,
+    me: &SignedIn,
+    ceremony: &str,
+    kind: &str,
+    subject: &str,
+    id: u64,
+) -> Result<(Value, [u8; 32]), Problem> {
+    let (_, ctx) = take_raw_ceremony(state, ceremony, kind).await?;
+    if ctx_str(&ctx, "account_id")? != hex::encode(&me.account.id)
+        || ctx.get(subject).and_then(Value::as_u64) != Some(id)
+    {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            format!("This ceremony was started for another account or {subject}."),
+        ));
+    }
+    let nonce: [u8; 32] = hex::decode(ctx_str(&ctx, "nonce")?)
+        .ok()
+        .and_then(|n| n.try_into().ok())
+        .ok_or_else(|| Problem::internal("bad nonce"))?;
+    Ok((ctx, nonce))
+}
+
+/// The passkey use a verified action commits with its entry: the
+/// sequencer checks and stores the new counter in the entry's batch.
+pub(crate) fn credential_use(
+    verified: &veche_passkey::VerifiedAction,
+    at_ms: u64,
+) -> veche_store::identity::CredentialUse {
+    veche_store::identity::CredentialUse {
+        credential_id: verified.credential_id.clone(),
+        sign_count: u64::from(verified.new_sign_count),
+        at_ms,
+    }
+}
+
 /// Verifies an action assertion by one of the signed-in account's passkeys
 /// against the stored counter, without recording the use: the caller
 /// commits the use with what the assertion authorises (a signature's

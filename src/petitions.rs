@@ -28,14 +28,13 @@ use veche_passkey::ActionChallenge;
 use veche_state::{
     Petition, PetitionStatus, RulesInForce, Violation, signature_action, threshold_signatures,
 };
-use veche_store::identity::CredentialUse;
 use veche_store::petitions::{PetitionContent, SignatureEvidence};
 use veche_store::sequencer::Appended;
 use veche_store::{Clock, PublishedCheckpoint, SystemClock, WithEntries, publish};
 
 use crate::identity_api::{
-    CeremonyStarted, FinishRequest, ctx_str, json_body, store_raw_ceremony, stored_credential,
-    take_raw_ceremony, verify_account_assertion,
+    CeremonyStarted, FinishRequest, credential_use, json_body, start_action_ceremony,
+    stored_credential, take_action_ceremony, verify_account_assertion,
 };
 use crate::log_api::{RECEIPT_FORMAT, Receipt, build_receipt};
 use crate::problem::Problem;
@@ -595,23 +594,14 @@ pub async fn sign_options(
         check_can_sign(&state, p, jurisdiction, record)?;
         Ok(p.content)
     })?;
-    let nonce = ActionChallenge::random_nonce();
-    let challenge = ActionChallenge::new(&signature_action(id, &content), nonce);
-    let allow: Vec<Vec<u8>> = state
-        .store
-        .credentials_of(&me.account.id)
-        .await?
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
-    let options = state.identity.rp.action_request_options(&challenge, &allow);
-    let ctx = json!({
-        "account_id": hex::encode(&me.account.id),
-        "petition": id,
-        "nonce": hex::encode(nonce),
-    });
-    let expires = now() + veche_passkey::CEREMONY_TIMEOUT_MS;
-    store_raw_ceremony(&state, "sign-petition", Vec::new(), expires, ctx, options).await
+    start_action_ceremony(
+        &state,
+        &me,
+        "sign-petition",
+        &signature_action(id, &content),
+        json!({ "petition": id }),
+    )
+    .await
 }
 
 fn check_can_sign(
@@ -682,21 +672,8 @@ pub async fn sign(
     let id = petition_path(id)?;
     let req = json_body(body)?;
     let (jurisdiction, record) = citizen(&me)?;
-    let (_, ctx) = take_raw_ceremony(&state, &req.ceremony, "sign-petition").await?;
-    if ctx_str(&ctx, "account_id")? != hex::encode(&me.account.id)
-        || ctx.get("petition").and_then(Value::as_u64) != Some(id)
-    {
-        return Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Forbidden",
-            "This ceremony was started for another account or petition.",
-        ));
-    }
-    let nonce: [u8; 32] = hex::decode(ctx_str(&ctx, "nonce")?)
-        .ok()
-        .and_then(|n| n.try_into().ok())
-        .ok_or_else(|| Problem::internal("bad nonce"))?;
+    let (_, nonce) =
+        take_action_ceremony(&state, &me, &req.ceremony, "sign-petition", "petition", id).await?;
     let content = with_petition(&state, id, |p| {
         check_can_sign(&state, p, jurisdiction, record)?;
         Ok(p.content)
@@ -719,11 +696,7 @@ pub async fn sign(
     // sequencer's batch (one fsync for the batch, none per signature); the
     // sequencer re-checks the counter under the batch's lock.
     let with = WithEntries {
-        credential_use: Some(CredentialUse {
-            credential_id: verified.credential_id.clone(),
-            sign_count: u64::from(verified.new_sign_count),
-            at_ms: at,
-        }),
+        credential_use: Some(credential_use(&verified, at)),
         evidence: Some(SignatureEvidence {
             commitment,
             petition: id,

@@ -21,12 +21,11 @@ use veche_entry::{
 };
 use veche_passkey::ActionChallenge;
 use veche_state::{Poll, PollStatus, Violation, poll_ballot_action};
-use veche_store::identity::CredentialUse;
 use veche_store::{Clock, SystemClock, WithEntries};
 
 use crate::identity_api::{
-    CeremonyStarted, FinishRequest, ctx_str, json_body, store_raw_ceremony, take_raw_ceremony,
-    verify_account_assertion,
+    CeremonyStarted, FinishRequest, credential_use, json_body, start_action_ceremony,
+    take_action_ceremony, verify_account_assertion,
 };
 use crate::log_api::{Receipt, build_receipt};
 use crate::problem::Problem;
@@ -293,24 +292,14 @@ pub async fn ballot_options(
     let (jurisdiction, record) = resident(&me)?;
     state.limits.action(&me.account.id)?;
     check_ballot(&state, id, jurisdiction, record, &req.choice)?;
-    let nonce = ActionChallenge::random_nonce();
-    let challenge = ActionChallenge::new(&poll_ballot_action(id, &req.choice), nonce);
-    let allow: Vec<Vec<u8>> = state
-        .store
-        .credentials_of(&me.account.id)
-        .await?
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
-    let options = state.identity.rp.action_request_options(&challenge, &allow);
-    let ctx = json!({
-        "account_id": hex::encode(&me.account.id),
-        "poll": id,
-        "choice": req.choice,
-        "nonce": hex::encode(nonce),
-    });
-    let expires = now() + veche_passkey::CEREMONY_TIMEOUT_MS;
-    store_raw_ceremony(&state, CEREMONY, Vec::new(), expires, ctx, options).await
+    start_action_ceremony(
+        &state,
+        &me,
+        CEREMONY,
+        &poll_ballot_action(id, &req.choice),
+        json!({ "poll": id, "choice": req.choice }),
+    )
+    .await
 }
 
 /// `POST /api/v1/polls/{id}/ballots`: verifies the ballot-bound assertion
@@ -344,23 +333,10 @@ pub async fn cast(
     let id = poll_path(id)?;
     let req = json_body(body)?;
     let (jurisdiction, record) = resident(&me)?;
-    let (_, ctx) = take_raw_ceremony(&state, &req.ceremony, CEREMONY).await?;
-    if ctx_str(&ctx, "account_id")? != hex::encode(&me.account.id)
-        || ctx.get("poll").and_then(Value::as_u64) != Some(id)
-    {
-        return Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Forbidden",
-            "This ceremony was started for another account or poll.",
-        ));
-    }
+    let (ctx, nonce) =
+        take_action_ceremony(&state, &me, &req.ceremony, CEREMONY, "poll", id).await?;
     let choice: Vec<u16> = serde_json::from_value(ctx["choice"].clone())
         .map_err(|_| Problem::internal("ceremony context lacks the choice"))?;
-    let nonce: [u8; 32] = hex::decode(ctx_str(&ctx, "nonce")?)
-        .ok()
-        .and_then(|n| n.try_into().ok())
-        .ok_or_else(|| Problem::internal("bad nonce"))?;
     // The poll may have ended while the passkey was asked.
     check_ballot(&state, id, jurisdiction, record, &choice)?;
     let challenge = ActionChallenge::new(&poll_ballot_action(id, &choice), nonce);
@@ -380,11 +356,7 @@ pub async fn cast(
     // The counter and the entry commit together in the sequencer's batch,
     // which re-checks the counter under its lock.
     let with = WithEntries {
-        credential_use: Some(CredentialUse {
-            credential_id: verified.credential_id.clone(),
-            sign_count: u64::from(verified.new_sign_count),
-            at_ms: at,
-        }),
+        credential_use: Some(credential_use(&verified, at)),
         evidence: None,
     };
     let appended = state.log.submit_with(vec![entry], true, with).await?;
