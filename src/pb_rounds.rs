@@ -920,38 +920,15 @@ pub async fn show(
 
 // ---- declaring the result -------------------------------------------------------------
 
-/// Declares the result of rounds whose voting has closed, every second:
-/// the recount of the last ballots, signed off in the name of the
-/// organiser who opened the round.
-pub fn spawn_closer(state: AppState) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            let t = now();
-            // Counting is pure and may take a while on a large round; it
-            // runs off the async workers, under the read lock only.
-            let st = state.clone();
-            let due = tokio::task::spawn_blocking(move || {
-                let s = st.log.state().read().unwrap_or_else(|p| p.into_inner());
-                s.rounds()
-                    .filter(|r| r.phase(t) == PbPhase::Counting)
-                    .filter_map(|r| r.result_payload(r.actor.clone()))
-                    .map(|p| (p.round, Entry::new(t, p)))
-                    .collect::<Vec<_>>()
-            })
-            .await
-            .unwrap_or_default();
-            for (id, entry) in due {
-                match submit(&state, vec![entry], true).await {
-                    Ok(a) => tracing::info!(round = id, index = a.first, "PB result declared"),
-                    Err(p) => {
-                        tracing::warn!(round = id, problem = p.slug, detail = %p.detail, "could not declare PB result")
-                    }
-                }
-            }
-        }
-    });
+/// Rounds whose vote has closed, with the recount of the last ballots as
+/// the declared result, signed off in the name of the organiser who
+/// opened the round.
+pub fn counted(st: &veche_state::State, t: u64) -> Vec<(u64, Entry)> {
+    st.rounds()
+        .filter(|r| r.phase(t) == PbPhase::Counting)
+        .filter_map(|r| r.result_payload(r.actor.clone()))
+        .map(|p| (p.round, Entry::new(t, p)))
+        .collect()
 }
 
 // ---- open data --------------------------------------------------------------------------

@@ -1168,41 +1168,20 @@ pub async fn withdraw(
     appended_response(&state, id, appended).await
 }
 
-/// Closes petitions whose closing time has passed, every second.
-pub fn spawn_closer(state: AppState) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            let t = now();
-            let due: Vec<(u64, u64)> = {
-                let st = state.log.state().read().unwrap_or_else(|p| p.into_inner());
-                st.petitions()
-                    .filter(|p| p.status == PetitionStatus::Open)
-                    .filter(|p| p.opened.as_ref().is_some_and(|o| o.closes_at_ms <= t))
-                    .map(|p| (p.id, p.valid_signatures))
-                    .collect()
+/// Petitions past their closing date, closed as expired with their count.
+pub fn expired(st: &veche_state::State, t: u64) -> Vec<(u64, Entry)> {
+    st.petitions()
+        .filter(|p| p.status == PetitionStatus::Open)
+        .filter(|p| p.opened.as_ref().is_some_and(|o| o.closes_at_ms <= t))
+        .map(|p| {
+            let closed = PetitionClosed {
+                petition: p.id,
+                reason: CloseReason::Expired,
+                valid_signatures: p.valid_signatures,
             };
-            for (id, valid) in due {
-                let entry = Entry::new(
-                    t,
-                    PetitionClosed {
-                        petition: id,
-                        reason: CloseReason::Expired,
-                        valid_signatures: valid,
-                    },
-                );
-                match submit(&state, vec![entry], false).await {
-                    Ok(a) => tracing::info!(petition = id, index = a.first, "petition closed"),
-                    // A signature landed between the snapshot and now: next tick.
-                    Err(p) if p.slug == "count-mismatch" => {}
-                    Err(p) => {
-                        tracing::warn!(petition = id, problem = p.slug, detail = %p.detail, "could not close")
-                    }
-                }
-            }
-        }
-    });
+            (p.id, Entry::new(t, closed))
+        })
+        .collect()
 }
 
 // ---- attachments --------------------------------------------------------------------

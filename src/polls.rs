@@ -495,33 +495,11 @@ pub async fn show(
 
 // ---- closing ------------------------------------------------------------------------
 
-/// Closes polls whose window has ended, every second, declaring the
-/// recount of the last ballots.
-pub fn spawn_closer(state: AppState) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            let t = now();
-            let due: Vec<Entry> = {
-                let st = state.log.state().read().unwrap_or_else(|p| p.into_inner());
-                st.polls()
-                    .filter(|p| p.status(t) == PollStatus::Ended)
-                    .map(|p| Entry::new(t, p.tally()))
-                    .collect()
-            };
-            for entry in due {
-                let id = match &entry.payload {
-                    veche_entry::Payload::PollClosed(c) => c.poll,
-                    _ => continue,
-                };
-                match submit(&state, vec![entry], false).await {
-                    Ok(a) => tracing::info!(poll = id, index = a.first, "poll closed"),
-                    Err(p) => {
-                        tracing::warn!(poll = id, problem = p.slug, detail = %p.detail, "could not close poll")
-                    }
-                }
-            }
-        }
-    });
+/// Polls whose window has ended, closed with the recount of the last
+/// ballots as the declared tally.
+pub fn ended(st: &veche_state::State, t: u64) -> Vec<(u64, Entry)> {
+    st.polls()
+        .filter(|p| p.status(t) == PollStatus::Ended)
+        .map(|p| (p.id, Entry::new(t, p.tally())))
+        .collect()
 }

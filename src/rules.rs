@@ -95,6 +95,44 @@ pub async fn submit(
     Ok(state.log.submit(bytes, checkpoint).await?)
 }
 
+/// Entries the clock makes due at time `t`, each with its subject's id:
+/// petitions past their closing date, polls whose window ended, PB rounds
+/// whose vote closed.
+pub type DueAt = fn(&veche_state::State, u64) -> Vec<(u64, Entry)>;
+
+/// Appends, every second, what the clock makes due. `due` reads the state
+/// under its read lock, off the async workers (a recount may take a
+/// while); each entry is appended on its own, so one refusal (a signature
+/// or ballot that landed between the reading and the append changes the
+/// count) leaves the others, and the next tick tries again.
+pub fn spawn_every_second(state: AppState, what: &'static str, due: DueAt) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let t = veche_store::Clock::now_ms(&veche_store::SystemClock);
+            let st = state.clone();
+            let entries = tokio::task::spawn_blocking(move || {
+                let s = st.log.state().read().unwrap_or_else(|p| p.into_inner());
+                due(&s, t)
+            })
+            .await
+            .unwrap_or_default();
+            for (id, entry) in entries {
+                match submit(&state, vec![entry], true).await {
+                    Ok(a) => tracing::info!(subject = id, index = a.first, "{what}"),
+                    Err(p) if p.status == StatusCode::CONFLICT => {
+                        tracing::debug!(subject = id, problem = p.slug, "{what}: next tick")
+                    }
+                    Err(p) => {
+                        tracing::warn!(subject = id, problem = p.slug, detail = %p.detail, "{what}: refused")
+                    }
+                }
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

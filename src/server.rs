@@ -314,9 +314,9 @@ pub async fn serve_with(
         cosignatures: crate::witness::spawn(store.clone(), log.0.clone(), &args.witnesses),
     };
     spawn_housekeeping(state.clone());
-    petitions::spawn_closer(state.clone());
-    polls::spawn_closer(state.clone());
-    pb_rounds::spawn_closer(state.clone());
+    crate::rules::spawn_every_second(state.clone(), "petition closed", petitions::expired);
+    crate::rules::spawn_every_second(state.clone(), "poll closed", polls::ended);
+    crate::rules::spawn_every_second(state.clone(), "PB result declared", pb_rounds::counted);
     crate::webhook::spawn(state.clone());
     // Printed (not only logged) so people and tests find the URL.
     println!("Veche is serving the log `{origin}` at {public_url}/");
