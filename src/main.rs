@@ -25,6 +25,7 @@ mod metrics;
 mod mirror;
 mod openapi;
 mod ops;
+mod page_kit;
 mod pages;
 mod pb_pages;
 mod pb_rounds;

@@ -26,12 +26,15 @@ use serde_json::Value;
 use veche_entry::kinds::pb::{
     DESCRIPTION_MAX_CHARS, MONEY_MAX, REVIEW_REASON_MAX_CHARS, SCALE_MAX, TITLE_MAX_CHARS,
 };
-use veche_entry::{Actor, Jurisdictions, Location, PbRule, Verdict};
+use veche_entry::{Actor, Location, PbRule, Verdict};
 use veche_state::{PbDeclared, PbPhase, Review, Round, Voting};
-use veche_store::{Clock, SystemClock};
 
 use crate::charts::{Bar, bar_chart, escape};
 use crate::i18n::{Lang, Tr};
+use crate::page_kit::{
+    LangParams, actor_text, api_number, csrf_refused, jurisdiction_name, now_ms, pick, render,
+    sign_in_redirect, visit,
+};
 use crate::pages::Nav;
 use crate::pb_rounds::{
     BilingualText, OpenRoundRequest, OpenVotingRequest, ProposeRequest, ReviewRequest,
@@ -43,40 +46,6 @@ use crate::polls::Bilingual;
 use crate::problem::Problem;
 use crate::server::AppState;
 use crate::session::{self, SignedIn};
-
-fn now_ms() -> u64 {
-    SystemClock.now_ms()
-}
-
-fn render(
-    html: Result<String, askama::Error>,
-    lang: Lang,
-    set_lang_cookie: bool,
-    status: StatusCode,
-) -> Result<Response, Problem> {
-    crate::pages::render_with_status(html, lang, set_lang_cookie, status)
-}
-
-fn pick(lang: Lang, ru: &str, en: &str) -> String {
-    match lang {
-        Lang::Ru => ru.to_string(),
-        Lang::En => en.to_string(),
-    }
-}
-
-fn jurisdiction_name(all: &Jurisdictions, id: &str, lang: Lang) -> String {
-    all.get(id)
-        .map(|r| pick(lang, &r.current.name_ru, &r.current.name_en))
-        .unwrap_or_else(|| id.to_string())
-}
-
-fn actor_text(a: &Actor, tr: Tr) -> String {
-    format!(
-        "{} {}",
-        tr.t(&format!("role-{}", a.role.name())),
-        a.pseudonym
-    )
-}
 
 // ---- money, decimals, places ------------------------------------------------------------
 
@@ -418,11 +387,6 @@ pub struct ListPage {
     pub sections: Vec<ListSection>,
 }
 
-#[derive(Deserialize, Default)]
-pub struct LangParams {
-    lang: Option<String>,
-}
-
 /// `GET /pb`: current rounds, then finished ones, newest first.
 pub async fn list(
     State(state): State<AppState>,
@@ -430,9 +394,8 @@ pub async fn list(
     query: Result<Query<LangParams>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let q = query.map(|q| q.0).unwrap_or_default();
-    let (lang, explicit) = crate::pages::lang_from(q.lang.as_deref(), &headers);
+    let (lang, explicit, me) = visit(&state, &headers, q.lang.as_deref()).await?;
     let tr = Tr(lang);
-    let me = session::current(&state, &headers).await?;
     let all = crate::jurisdictions::load(&state.store).await?;
     let snaps: Vec<Snap> = {
         let t = now_ms();
@@ -1433,9 +1396,8 @@ pub async fn show(
     query: Result<Query<ShowParams>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let q = query.map(|q| q.0).unwrap_or_default();
-    let (lang, explicit) = crate::pages::lang_from(q.lang.as_deref(), &headers);
+    let (lang, explicit, me) = visit(&state, &headers, q.lang.as_deref()).await?;
     let tr = Tr(lang);
-    let me = session::current(&state, &headers).await?;
     let Ok(Path(id)) = id else {
         return not_found(me.as_ref(), tr, explicit);
     };
@@ -1554,17 +1516,6 @@ fn amount_example(scale: u8, lang: Lang) -> String {
     s.trim_matches(|c: char| c == '\u{a0}').to_string()
 }
 
-/// The API handler's 201 answer: the new entry's log index.
-async fn appended_index(resp: Response) -> Result<u64, Problem> {
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
-        .await
-        .map_err(Problem::internal)?;
-    let v: Value = serde_json::from_slice(&bytes).map_err(Problem::internal)?;
-    v.get("index")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| Problem::internal("no index in the API answer"))
-}
-
 async fn dispatch(
     state: &AppState,
     me: SignedIn,
@@ -1673,7 +1624,7 @@ async fn dispatch(
             ));
         }
     };
-    appended_index(resp).await
+    api_number(resp, "index").await
 }
 
 fn tz(s: &str) -> i64 {
@@ -1691,15 +1642,14 @@ pub async fn act(
     form: Result<Form<ActForm>, FormRejection>,
 ) -> Result<Response, Problem> {
     let q = query.map(|q| q.0).unwrap_or_default();
-    let (lang, _) = crate::pages::lang_from(q.lang.as_deref(), &headers);
+    let (lang, _, me) = visit(&state, &headers, q.lang.as_deref()).await?;
     let tr = Tr(lang);
-    let me = session::current(&state, &headers).await?;
     let Ok(Path(id)) = id else {
         return not_found(me.as_ref(), tr, false);
     };
     let Form(form) = form.map_err(|e| Problem::bad_request("invalid-form", e.body_text()))?;
     let Some(me) = me else {
-        return Ok(Redirect::to(&format!("/sign-in?lang={}", lang.code())).into_response());
+        return Ok(sign_in_redirect(lang));
     };
     // Review errors belong to one project's form.
     let action = match form.action.as_str() {
@@ -1707,12 +1657,7 @@ pub async fn act(
         a => a.to_string(),
     };
     let result = if form.csrf != me.csrf_token {
-        Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "csrf",
-            "Missing or wrong CSRF token",
-            "Reload the page and try again.",
-        ))
+        Err(csrf_refused())
     } else {
         dispatch(&state, me, id, &form, tr).await
     };
@@ -1839,8 +1784,7 @@ pub async fn new_form(
     query: Result<Query<LangParams>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let q = query.map(|q| q.0).unwrap_or_default();
-    let (lang, explicit) = crate::pages::lang_from(q.lang.as_deref(), &headers);
-    let me = session::current(&state, &headers).await?;
+    let (lang, explicit, me) = visit(&state, &headers, q.lang.as_deref()).await?;
     let page = new_page(
         &state,
         me.as_ref(),
@@ -1926,21 +1870,16 @@ pub async fn open(
     let tr = Tr(lang);
     let Form(form) = form.map_err(|e| Problem::bad_request("invalid-form", e.body_text()))?;
     let Some(me) = session::current(&state, &headers).await? else {
-        return Ok(Redirect::to(&format!("/sign-in?lang={}", lang.code())).into_response());
+        return Ok(sign_in_redirect(lang));
     };
     let result = if form.csrf != me.csrf_token {
-        Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "csrf",
-            "Missing or wrong CSRF token",
-            "Reload the page and try again.",
-        ))
+        Err(csrf_refused())
     } else {
         match open_request(&form, &me, tr) {
             Err(p) => Err(p),
             Ok(req) => {
                 match crate::pb_rounds::open(State(state.clone()), me, Ok(Json(req))).await {
-                    Ok(resp) => appended_index(resp).await,
+                    Ok(resp) => api_number(resp, "index").await,
                     Err(p) => Err(p),
                 }
             }

@@ -20,11 +20,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::Value;
-use veche_entry::{Actor, CloseReason, Date, Decision, Jurisdictions};
+use veche_entry::{CloseReason, Date, Decision, Jurisdictions};
 use veche_state::{DAY_MS, Petition};
-use veche_store::{Clock, SystemClock};
 
 use crate::i18n::{Lang, Tr};
+use crate::page_kit::{
+    LangParams, actor_text, api_number, csrf_refused, now_ms, render, sign_in_redirect, visit,
+};
 use crate::pages::Nav;
 use crate::petitions::{
     self, AnswerRequest, FileRequest, ListQuery, MODERATION_RULES, ModerationRequest, PetitionView,
@@ -35,21 +37,6 @@ use crate::server::AppState;
 use crate::session::{self, SignedIn};
 
 // ---- shared helpers -----------------------------------------------------------
-
-fn now_ms() -> u64 {
-    SystemClock.now_ms()
-}
-
-/// Renders a page with the headers every page gets, with a status code:
-/// forms posted back with an error answer 4xx.
-fn render(
-    html: Result<String, askama::Error>,
-    lang: Lang,
-    set_lang_cookie: bool,
-    status: StatusCode,
-) -> Result<Response, Problem> {
-    crate::pages::render_with_status(html, lang, set_lang_cookie, status)
-}
 
 /// Puts `args` into a catalogue text at `%1`, `%2`, … (the catalogues keep
 /// whole sentences, so word order can differ between the languages).
@@ -158,14 +145,6 @@ fn jurisdiction_names(all: &Jurisdictions, id: &str, lang: Lang) -> (String, Str
             Lang::En => (r.current.name_en.clone(), r.current.legislature_en.clone()),
         })
         .unwrap_or_else(|| (id.to_string(), String::new()))
-}
-
-fn actor_text(a: &Actor, tr: Tr) -> String {
-    format!(
-        "{} {}",
-        tr.t(&format!("role-{}", a.role.name())),
-        a.pseudonym
-    )
 }
 
 fn nonempty(s: Option<String>) -> Option<String> {
@@ -329,9 +308,8 @@ pub async fn list(
     query: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let p = query.map(|q| q.0).unwrap_or_default();
-    let (lang, explicit) = crate::pages::lang_from(p.lang.as_deref(), &headers);
+    let (lang, explicit, me) = visit(&state, &headers, p.lang.as_deref()).await?;
     let tr = Tr(lang);
-    let me = session::current(&state, &headers).await?;
     let all = crate::jurisdictions::load(&state.store).await?;
     let jurisdiction = nonempty(p.jurisdiction).filter(|j| all.get(j).is_some());
     let status = nonempty(p.status)
@@ -1088,8 +1066,7 @@ pub async fn show(
 ) -> Result<Response, Problem> {
     let Path(id) = id.map_err(|_| Problem::not_found("There is no such petition."))?;
     let q = query.map(|q| q.0).unwrap_or_default();
-    let (lang, explicit) = crate::pages::lang_from(q.lang.as_deref(), &headers);
-    let me = session::current(&state, &headers).await?;
+    let (lang, explicit, me) = visit(&state, &headers, q.lang.as_deref()).await?;
     let tr = Tr(lang);
     let notice = match q.done.as_deref() {
         Some(
@@ -1133,17 +1110,6 @@ pub struct NotFoundPage {
     pub tr: Tr,
     pub nav: Nav,
     pub id: u64,
-}
-
-/// The log index of the entry an API handler's 201 answer reports.
-async fn appended_index(resp: Response, key: &str) -> Result<u64, Problem> {
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
-        .await
-        .map_err(Problem::internal)?;
-    let v: Value = serde_json::from_slice(&bytes).map_err(Problem::internal)?;
-    v.get(key)
-        .and_then(Value::as_u64)
-        .ok_or_else(|| Problem::internal(format!("no {key} in the API answer")))
 }
 
 /// A problem as a message for the page: in the page's language for the
@@ -1205,16 +1171,11 @@ pub async fn act(
     let tr = Tr(lang);
     let Form(form) = form.map_err(|e| Problem::bad_request("invalid-form", e.body_text()))?;
     let Some(me) = session::current(&state, &headers).await? else {
-        return Ok(Redirect::to(&format!("/sign-in?lang={}", lang.code())).into_response());
+        return Ok(sign_in_redirect(lang));
     };
     let action = form.action.clone();
     let result = if form.csrf != me.csrf_token {
-        Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "csrf",
-            "Missing or wrong CSRF token",
-            "Reload the page and try again.",
-        ))
+        Err(csrf_refused())
     } else {
         dispatch(&state, me, id, &form, tr).await
     };
@@ -1313,7 +1274,7 @@ async fn dispatch(
             ));
         }
     };
-    appended_index(resp, "index").await
+    api_number(resp, "index").await
 }
 
 // ---- filing ---------------------------------------------------------------------------
@@ -1333,11 +1294,6 @@ pub struct NewPage {
     pub limits: String,
     pub title_max: usize,
     pub text_max: usize,
-}
-
-#[derive(Deserialize, Default)]
-pub struct LangParams {
-    lang: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -1398,8 +1354,7 @@ pub async fn new_form(
     query: Result<Query<LangParams>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let q = query.map(|q| q.0).unwrap_or_default();
-    let (lang, explicit) = crate::pages::lang_from(q.lang.as_deref(), &headers);
-    let me = session::current(&state, &headers).await?;
+    let (lang, explicit, me) = visit(&state, &headers, q.lang.as_deref()).await?;
     let page = new_page(
         &state,
         me.as_ref(),
@@ -1424,15 +1379,10 @@ pub async fn file(
     let tr = Tr(lang);
     let Form(form) = form.map_err(|e| Problem::bad_request("invalid-form", e.body_text()))?;
     let Some(me) = session::current(&state, &headers).await? else {
-        return Ok(Redirect::to(&format!("/sign-in?lang={}", lang.code())).into_response());
+        return Ok(sign_in_redirect(lang));
     };
     let result = if form.csrf != me.csrf_token {
-        Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "csrf",
-            "Missing or wrong CSRF token",
-            "Reload the page and try again.",
-        ))
+        Err(csrf_refused())
     } else {
         let req = FileRequest {
             jurisdiction: None,
@@ -1441,7 +1391,7 @@ pub async fn file(
             attachments: Vec::new(),
         };
         match petitions::file(State(state.clone()), me, Ok(Json(req))).await {
-            Ok(resp) => appended_index(resp, "petition").await,
+            Ok(resp) => api_number(resp, "petition").await,
             Err(p) => Err(p),
         }
     };
@@ -1541,8 +1491,7 @@ pub async fn rules(
     query: Result<Query<LangParams>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let q = query.map(|q| q.0).unwrap_or_default();
-    let (lang, explicit) = crate::pages::lang_from(q.lang.as_deref(), &headers);
-    let me = session::current(&state, &headers).await?;
+    let (lang, explicit, me) = visit(&state, &headers, q.lang.as_deref()).await?;
     let all = crate::jurisdictions::load(&state.store).await?;
     let terms = {
         let st = state.log.state().read().unwrap_or_else(|p| p.into_inner());
@@ -1603,8 +1552,7 @@ pub async fn receipt(
     query: Result<Query<ReceiptParams>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let q = query.map(|q| q.0).unwrap_or_default();
-    let (lang, explicit) = crate::pages::lang_from(q.lang.as_deref(), &headers);
-    let me = session::current(&state, &headers).await?;
+    let (lang, explicit, me) = visit(&state, &headers, q.lang.as_deref()).await?;
     let (mut receipt, mut error) = (String::new(), String::new());
     if let Some(i) = nonempty(q.index) {
         match i.parse::<u64>() {

@@ -25,52 +25,21 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::Value;
 use veche_entry::kinds::poll::{OPTION_MAX_CHARS, QUESTION_MAX_CHARS};
-use veche_entry::{Actor, Date, Jurisdictions, POLL_OPTIONS_MAX, PollMethod, PollOption};
+use veche_entry::{Actor, Date, POLL_OPTIONS_MAX, PollMethod, PollOption};
 use veche_state::{DAY_MS, PollClosing, PollStatus};
-use veche_store::{Clock, SystemClock};
 
 use crate::charts::{Bar, bar_chart};
 use crate::i18n::{Lang, Tr};
+use crate::page_kit::{
+    LangParams, actor_text, api_number, jurisdiction_name, now_ms, pick, render, sign_in_redirect,
+    visit,
+};
 use crate::pages::Nav;
 use crate::petition_pages::{Badge, FormError, Opt, fill, human_time, percent, plural};
 use crate::polls::{Bilingual, OpenPollRequest};
 use crate::problem::Problem;
 use crate::server::AppState;
 use crate::session::{self, SignedIn};
-
-fn now_ms() -> u64 {
-    SystemClock.now_ms()
-}
-
-fn render(
-    html: Result<String, askama::Error>,
-    lang: Lang,
-    set_lang_cookie: bool,
-    status: StatusCode,
-) -> Result<Response, Problem> {
-    crate::pages::render_with_status(html, lang, set_lang_cookie, status)
-}
-
-fn pick(lang: Lang, ru: &str, en: &str) -> String {
-    match lang {
-        Lang::Ru => ru.to_string(),
-        Lang::En => en.to_string(),
-    }
-}
-
-fn jurisdiction_name(all: &Jurisdictions, id: &str, lang: Lang) -> String {
-    all.get(id)
-        .map(|r| pick(lang, &r.current.name_ru, &r.current.name_en))
-        .unwrap_or_else(|| id.to_string())
-}
-
-fn actor_text(a: &Actor, tr: Tr) -> String {
-    format!(
-        "{} {}",
-        tr.t(&format!("role-{}", a.role.name())),
-        a.pseudonym
-    )
-}
 
 fn status_badge(status: PollStatus, tr: Tr) -> Badge {
     Badge {
@@ -229,11 +198,6 @@ pub struct ListPage {
     pub sections: Vec<ListSection>,
 }
 
-#[derive(Deserialize, Default)]
-pub struct LangParams {
-    lang: Option<String>,
-}
-
 fn window_text(s: &Snap, tr: Tr) -> String {
     let lang = tr.0;
     match (&s.closed, s.status) {
@@ -276,9 +240,8 @@ pub async fn list(
     query: Result<Query<LangParams>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let q = query.map(|q| q.0).unwrap_or_default();
-    let (lang, explicit) = crate::pages::lang_from(q.lang.as_deref(), &headers);
+    let (lang, explicit, me) = visit(&state, &headers, q.lang.as_deref()).await?;
     let tr = Tr(lang);
-    let me = session::current(&state, &headers).await?;
     let all = crate::jurisdictions::load(&state.store).await?;
     let mut sections: Vec<ListSection> = ["open", "scheduled", "closed"]
         .iter()
@@ -637,9 +600,8 @@ pub async fn show(
     query: Result<Query<ShowParams>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let q = query.map(|q| q.0).unwrap_or_default();
-    let (lang, explicit) = crate::pages::lang_from(q.lang.as_deref(), &headers);
+    let (lang, explicit, me) = visit(&state, &headers, q.lang.as_deref()).await?;
     let tr = Tr(lang);
-    let me = session::current(&state, &headers).await?;
     let snap = id
         .ok()
         .and_then(|Path(id)| snapshots(&state, Some(id), citizen(me.as_ref())).pop());
@@ -894,8 +856,7 @@ pub async fn new_form(
     query: Result<Query<LangParams>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let q = query.map(|q| q.0).unwrap_or_default();
-    let (lang, explicit) = crate::pages::lang_from(q.lang.as_deref(), &headers);
-    let me = session::current(&state, &headers).await?;
+    let (lang, explicit, me) = visit(&state, &headers, q.lang.as_deref()).await?;
     let page = new_page(
         &state,
         me.as_ref(),
@@ -1061,7 +1022,7 @@ pub async fn open(
     let Form(pairs) = form.map_err(|e| Problem::bad_request("invalid-form", e.body_text()))?;
     let form = NewForm::from_pairs(pairs);
     let Some(me) = session::current(&state, &headers).await? else {
-        return Ok(Redirect::to(&format!("/sign-in?lang={}", lang.code())).into_response());
+        return Ok(sign_in_redirect(lang));
     };
     let rows = form.options.len().max(OPTION_ROWS);
     if form.more && form.csrf == me.csrf_token {
@@ -1085,7 +1046,7 @@ pub async fn open(
         match request_of(&form, &me, tr) {
             Err(e) => Err((StatusCode::UNPROCESSABLE_ENTITY, e)),
             Ok(req) => match crate::polls::open(State(state.clone()), me, Ok(Json(req))).await {
-                Ok(resp) => Ok(appended_poll(resp).await?),
+                Ok(resp) => Ok(api_number(resp, "poll").await?),
                 Err(p) => Err((p.status, refusal(&p, &form, tr))),
             },
         }
@@ -1107,17 +1068,6 @@ pub async fn open(
             render(page.render(), lang, false, status)
         }
     }
-}
-
-/// The poll id of the API's 201 answer.
-async fn appended_poll(resp: Response) -> Result<u64, Problem> {
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
-        .await
-        .map_err(Problem::internal)?;
-    let v: Value = serde_json::from_slice(&bytes).map_err(Problem::internal)?;
-    v.get("poll")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| Problem::internal("no poll in the API answer"))
 }
 
 /// `GET /static/poll.js`: voting with a passkey, and the new-poll form's

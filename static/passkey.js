@@ -4,10 +4,12 @@
 (function () {
   const $ = (sel) => document.querySelector(sel);
   const status = $("#status");
-  const say = (msg, isError) => {
+  // `slug` names the message for the browser tests (`data-slug`).
+  const say = (msg, isError, slug) => {
     if (!status) return;
     status.textContent = msg;
     status.className = isError ? "status error" : "status";
+    status.dataset.slug = slug || "";
     status.hidden = false;
   };
   const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
@@ -20,8 +22,10 @@
     let json = null;
     try { json = text ? JSON.parse(text) : null; } catch (_) { /* not JSON */ }
     if (!resp.ok) {
-      const detail = json && json.detail ? json.detail : resp.status + " " + resp.statusText;
-      throw new Error(detail);
+      const err = new Error(json && json.detail ? json.detail : resp.status + " " + resp.statusText);
+      // The problem type's last segment, for pages that word refusals themselves.
+      err.slug = json && typeof json.type === "string" ? json.type.split("/").pop() : "";
+      throw err;
     }
     return json;
   }
@@ -45,8 +49,9 @@
   // Assertion (sign-in or an action): options -> navigator.credentials.get -> finish.
   // `conditional` is {signal, stillWanted}: passkey autofill, abortable, and
   // dropped (no finish, so no second session) once the button took over.
-  async function assert(optionsUrl, finishUrl, conditional) {
-    const started = await post(optionsUrl, {});
+  // `body` goes with the options request (a ballot's choice).
+  async function assert(optionsUrl, finishUrl, conditional, body) {
+    const started = await post(optionsUrl, body || {});
     const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(started.publicKey);
     const options = { publicKey };
     if (conditional) {
@@ -76,6 +81,35 @@
   }
 
   const lang = document.documentElement.lang || "ru";
+
+  // Voting with a passkey, for the ballot pages (static/poll.js and
+  // static/pb.js load after this script): `choose()` gives the options
+  // request's body or throws the page's message (with a `slug`); the ballot
+  // goes to `api`/ballots, then the page `page` shows it counted, with its
+  // receipt; `refusal(e)` words the API's refusals.
+  function wireBallot(form, { api, page, choose, refusal }) {
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      let body;
+      try { body = choose(); } catch (e) { say(e.message, true, e.slug); return; }
+      if (!window.PublicKeyCredential || !PublicKeyCredential.parseRequestOptionsFromJSON) {
+        say(document.body.dataset.msgUnsupported || "This browser cannot use passkeys.", true, "unsupported");
+        return;
+      }
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      say(document.body.dataset.msgWorking || "…", false);
+      try {
+        const res = await assert(api + "/ballots/options", api + "/ballots", null, body);
+        window.location.assign(page + "?lang=" + lang + "&done=voted&entry=" + res.index + "#your-ballot");
+      } catch (e) {
+        say(refusal(e), true, e && e.slug);
+        button.disabled = false;
+      }
+    });
+  }
+  window.VechePasskey = { wireBallot };
+
   const go = (path) => { window.location.assign(path + (path.includes("?") ? "&" : "?") + "lang=" + lang); };
 
   // Enrolment: by code or by document data.

@@ -1,11 +1,11 @@
 // Veche PB-round pages: the live budget bar of the ballot, voting with a
 // passkey (the one step that needs JavaScript: every other form on the page
-// is plain HTML posted to the server), and the forms' time zone.
+// is plain HTML posted to the server; the passkey steps are
+// `VechePasskey.wireBallot` in passkey.js), and the forms' time zone.
 "use strict";
 (function () {
   const $ = (sel) => document.querySelector(sel);
   const lang = document.documentElement.lang || "ru";
-  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   const fill = (text, args) => args.reduceRight((t, a, i) => t.split("%" + (i + 1)).join(a), text || "");
 
   // ---- time zones ----------------------------------------------------------------------
@@ -78,59 +78,23 @@
   update();
 
   // ---- voting --------------------------------------------------------------------------
-  const status = $("#status");
-  const say = (msg, isError, slug) => {
-    status.textContent = msg;
-    status.className = isError ? "status error" : "status";
-    status.dataset.slug = slug || "";
-    status.hidden = false;
-  };
-
-  async function request(url, body) {
-    const headers = { "Content-Type": "application/json" };
-    if (csrf()) headers["X-CSRF-Token"] = csrf();
-    const resp = await fetch(url, { method: "POST", headers, credentials: "same-origin", body: JSON.stringify(body) });
-    const text = await resp.text();
-    let json = null;
-    try { json = text ? JSON.parse(text) : null; } catch (_) { /* not JSON */ }
-    if (!resp.ok) {
-      const err = new Error(json && json.detail ? json.detail : resp.status + " " + resp.statusText);
-      err.slug = json && typeof json.type === "string" ? json.type.split("/").pop() : "";
-      throw err;
-    }
-    return json;
-  }
-
   // The refusals voters meet, in the page's language; others in the server's words.
   const refusal = (e) => {
     const key = "msg" + (e.slug || "").split("-").map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join("");
     return (e.slug && ballot.dataset[key]) || (e && e.message) || String(e);
   };
 
-  ballot.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
+  const id = ballot.dataset.round;
+  window.VechePasskey.wireBallot(ballot, {
+    api: "/api/v1/pb-rounds/" + id,
+    page: "/pb/" + id,
     // Not checked here against the limits: the server is the judge, and says
     // precisely what a ballot breaks.
-    const approved = boxes.filter((b) => b.checked).map((b) => Number(b.value)).sort((a, b) => a - b);
-    if (approved.length === 0) { say(ballot.dataset.msgNone, true, "none"); return; }
-    if (!window.PublicKeyCredential || !PublicKeyCredential.parseRequestOptionsFromJSON) {
-      say(document.body.dataset.msgUnsupported || "This browser cannot use passkeys.", true, "unsupported");
-      return;
-    }
-    const button = ballot.querySelector("button[type=submit]");
-    button.disabled = true;
-    say(document.body.dataset.msgWorking || "…", false);
-    const id = ballot.dataset.round;
-    try {
-      const started = await request("/api/v1/pb-rounds/" + id + "/ballots/options", { approved });
-      const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(started.publicKey);
-      const credential = await navigator.credentials.get({ publicKey });
-      const res = await request("/api/v1/pb-rounds/" + id + "/ballots", { ceremony: started.ceremony, credential: credential.toJSON() });
-      // The page, from the server: the ballot now counted and its receipt.
-      window.location.assign("/pb/" + id + "?lang=" + lang + "&done=voted&entry=" + res.index + "#your-ballot");
-    } catch (e) {
-      say(refusal(e), true, e && e.slug);
-      button.disabled = false;
-    }
+    choose: () => {
+      const approved = boxes.filter((b) => b.checked).map((b) => Number(b.value)).sort((a, b) => a - b);
+      if (approved.length === 0) throw Object.assign(new Error(ballot.dataset.msgNone), { slug: "none" });
+      return { approved };
+    },
+    refusal,
   });
 })();

@@ -1,11 +1,9 @@
 // Veche poll pages: voting with a passkey (the one step that needs
-// JavaScript: the ballot form itself is plain HTML), and the new-poll
-// form's time zone.
+// JavaScript: the ballot form itself is plain HTML; the passkey steps are
+// `VechePasskey.wireBallot` in passkey.js), and the new-poll form's time zone.
 "use strict";
 (function () {
   const $ = (sel) => document.querySelector(sel);
-  const lang = document.documentElement.lang || "ru";
-  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
 
   // ---- the new-poll form ---------------------------------------------------------------
   // A datetime-local value has no zone: without this script the server reads
@@ -33,28 +31,6 @@
   // ---- voting --------------------------------------------------------------------------
   const ballot = $("#ballot-form");
   if (!ballot) return;
-  const status = $("#status");
-  const say = (msg, isError) => {
-    status.textContent = msg;
-    status.className = isError ? "status error" : "status";
-    status.hidden = false;
-  };
-
-  async function request(url, body) {
-    const headers = { "Content-Type": "application/json" };
-    if (csrf()) headers["X-CSRF-Token"] = csrf();
-    const resp = await fetch(url, { method: "POST", headers, credentials: "same-origin", body: JSON.stringify(body) });
-    const text = await resp.text();
-    let json = null;
-    try { json = text ? JSON.parse(text) : null; } catch (_) { /* not JSON */ }
-    if (!resp.ok) {
-      const err = new Error(json && json.detail ? json.detail : resp.status + " " + resp.statusText);
-      err.slug = json && typeof json.type === "string" ? json.type.split("/").pop() : "";
-      throw err;
-    }
-    return json;
-  }
-
   // The choice as the API takes it: one option, an ascending set, or a
   // ranking (most preferred first; blank ranks left out).
   function choice() {
@@ -67,29 +43,15 @@
     return Array.from(ballot.querySelectorAll("input[name=choice]:checked"), (i) => Number(i.value)).sort((a, b) => a - b);
   }
 
-  ballot.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    let chosen;
-    try { chosen = choice(); } catch (e) { say(e.message, true); return; }
-    if (chosen.length === 0) { say(ballot.dataset.msgNone, true); return; }
-    if (!window.PublicKeyCredential || !PublicKeyCredential.parseRequestOptionsFromJSON) {
-      say(document.body.dataset.msgUnsupported || "This browser cannot use passkeys.", true);
-      return;
-    }
-    const button = ballot.querySelector("button[type=submit]");
-    button.disabled = true;
-    say(document.body.dataset.msgWorking || "…", false);
-    const id = ballot.dataset.poll;
-    try {
-      const started = await request("/api/v1/polls/" + id + "/ballots/options", { choice: chosen });
-      const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(started.publicKey);
-      const credential = await navigator.credentials.get({ publicKey });
-      const res = await request("/api/v1/polls/" + id + "/ballots", { ceremony: started.ceremony, credential: credential.toJSON() });
-      // The page, from the server: the ballot now counted and its receipt.
-      window.location.assign("/polls/" + id + "?lang=" + lang + "&done=voted&entry=" + res.index + "#your-ballot");
-    } catch (e) {
-      say(e && e.slug === "poll-not-open" ? ballot.dataset.msgClosed : (e && e.message ? e.message : String(e)), true);
-      button.disabled = false;
-    }
+  const id = ballot.dataset.poll;
+  window.VechePasskey.wireBallot(ballot, {
+    api: "/api/v1/polls/" + id,
+    page: "/polls/" + id,
+    choose: () => {
+      const chosen = choice();
+      if (chosen.length === 0) throw new Error(ballot.dataset.msgNone);
+      return { choice: chosen };
+    },
+    refusal: (e) => (e && e.slug === "poll-not-open" ? ballot.dataset.msgClosed : (e && e.message ? e.message : String(e))),
   });
 })();

@@ -17,9 +17,9 @@
 use std::time::{Duration, Instant};
 
 use chromiumoxide::cdp::browser_protocol::emulation::SetTimezoneOverrideParams;
-use chromiumoxide::cdp::browser_protocol::input::InsertTextParams;
 use serde_json::{Value, json};
 
+use crate::setup::{insert_text, js, person, set_value};
 use crate::{Chromium, Lang, STEP, Tab, chromium, world_of};
 
 /// Proposals stay open this long after the organiser submits the form:
@@ -158,44 +158,6 @@ fn pick(lang: Lang, pair: (&'static str, &'static str)) -> &'static str {
         Lang::Ru => pair.0,
         Lang::En => pair.1,
     }
-}
-
-/// A JS string literal.
-fn js(s: &str) -> String {
-    Value::from(s).to_string()
-}
-
-async fn person(c: &Chromium) -> Tab {
-    let tab = c.new_context_tab().await;
-    tab.enable_webauthn().await;
-    tab
-}
-
-/// Types `text` into the field as the keyboard would (any script).
-async fn insert_text(tab: &Tab, selector: &str, text: &str) {
-    tab.eval(&format!(
-        "(() => {{ const e = document.querySelector({}); e.value = ''; e.focus(); }})()",
-        js(selector)
-    ))
-    .await;
-    tab.page
-        .execute(InsertTextParams::new(text))
-        .await
-        .unwrap_or_else(|e| panic!("type into {selector}: {e}"));
-}
-
-/// Sets a field's value (a datetime, a select) and tells the page.
-async fn set_value(tab: &Tab, selector: &str, value: &str) {
-    let done = tab
-        .eval(&format!(
-            "(() => {{ const e = document.querySelector({s}); if (!e) return false; \
-             e.value = {v}; e.dispatchEvent(new Event('change', {{bubbles: true}})); \
-             return e.value === {v}; }})()",
-            s = js(selector),
-            v = js(value),
-        ))
-        .await;
-    assert_eq!(done, Some(Value::Bool(true)), "set {selector} to {value}");
 }
 
 /// Clicks `button` and waits for the next document to satisfy `cond`;

@@ -18,6 +18,7 @@ use chromiumoxide::cdp::browser_protocol::input::InsertTextParams;
 use serde_json::Value;
 use veche_entry::Date;
 
+use crate::setup::{js, person};
 use crate::{Chromium, Lang, Tab, chromium, world_of};
 
 /// The jurisdiction's population: ⌊2,000 / 1,000⌋ + 1 = 3 valid signatures
@@ -292,19 +293,6 @@ fn number(n: u64, lang: Lang) -> String {
         out.push(c);
     }
     out
-}
-
-/// A JS string literal.
-fn js(s: &str) -> String {
-    Value::from(s).to_string()
-}
-
-/// A person: a tab in a browser context of their own, with their own
-/// platform passkey authenticator.
-async fn person(c: &Chromium) -> Tab {
-    let tab = c.new_context_tab().await;
-    tab.enable_webauthn().await;
-    tab
 }
 
 impl Tab {

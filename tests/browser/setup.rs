@@ -1,7 +1,8 @@
 //! The staff side of the browser journeys, over the API with a software
 //! authenticator (as `tests/server/identity.rs` does it): an administrator,
 //! a registrar of `test-oblast`, a roll of four records, enrolment codes,
-//! and invites for more staff (accepted in the browser).
+//! and invites for more staff (accepted in the browser); and the small
+//! page helpers the journeys share (typing, setting fields, a person's tab).
 
 use serde_json::{Value, json};
 use veche_passkey::Algorithm;
@@ -173,4 +174,46 @@ pub fn set_up(
         .map(|c| c["code"].as_str().unwrap().to_string())
         .collect();
     (admin, codes)
+}
+
+// ---- helpers the browser journeys share --------------------------------------------------
+
+/// A JS string literal.
+pub fn js(s: &str) -> String {
+    Value::from(s).to_string()
+}
+
+/// A person: a tab in a browser context of their own, with their own
+/// platform passkey authenticator.
+pub async fn person(c: &crate::Chromium) -> crate::Tab {
+    let tab = c.new_context_tab().await;
+    tab.enable_webauthn().await;
+    tab
+}
+
+/// Types `text` into the field as the keyboard would (any script).
+pub async fn insert_text(tab: &crate::Tab, selector: &str, text: &str) {
+    tab.eval(&format!(
+        "(() => {{ const e = document.querySelector({}); e.value = ''; e.focus(); }})()",
+        js(selector)
+    ))
+    .await;
+    tab.page
+        .execute(chromiumoxide::cdp::browser_protocol::input::InsertTextParams::new(text))
+        .await
+        .unwrap_or_else(|e| panic!("type into {selector}: {e}"));
+}
+
+/// Sets a field's value (a datetime, a select) and tells the page.
+pub async fn set_value(tab: &crate::Tab, selector: &str, value: &str) {
+    let done = tab
+        .eval(&format!(
+            "(() => {{ const e = document.querySelector({s}); if (!e) return false; \
+             e.value = {v}; e.dispatchEvent(new Event('change', {{bubbles: true}})); \
+             return e.value === {v}; }})()",
+            s = js(selector),
+            v = js(value),
+        ))
+        .await;
+    assert_eq!(done, Some(Value::Bool(true)), "set {selector} to {value}");
 }
