@@ -10,7 +10,7 @@ use crate::common::*;
 
 const GOPATH: &str = "/usr/share/gocode";
 
-fn go_available() -> bool {
+pub(crate) fn go_available() -> bool {
     Path::new(&format!("{GOPATH}/src/golang.org/x/mod/sumdb/tlog")).exists()
         && Command::new("go")
             .arg("version")
@@ -18,7 +18,7 @@ fn go_available() -> bool {
             .is_ok_and(|o| o.status.success())
 }
 
-fn run_go(prefix: &str, vkey: &str, gocache: &Path) -> String {
+pub(crate) fn run_go(prefix: &str, vkey: &str, gocache: &Path) -> String {
     let (ok, stdout, stderr) = try_go(prefix, vkey, gocache);
     assert!(
         ok,

@@ -98,6 +98,23 @@ fn served_with_a_witness(db: TestDb) {
     let note = cosigned_checkpoint(&app, &app.vkey, &wv, 6);
     assert_eq!(note.matches("— witness.test/w1 ").count(), 1, "{note}");
 
+    // An independent signed-note verifier that knows only the log's key
+    // (Go's sumdb/note, then sumdb/tlog over every tile) accepts the
+    // cosigned checkpoint: it ignores the witness lines.
+    if crate::go_interop::go_available() {
+        let gocache = data_dir();
+        let out = crate::go_interop::run_go(&format!("{}/log", app.url), &app.vkey, gocache.path());
+        assert!(out.contains("size="), "{out}");
+    } else {
+        assert!(
+            std::env::var_os("VECHE_TEST_GO").is_none(),
+            "VECHE_TEST_GO is set but go is missing"
+        );
+        println!(
+            "skipped: Go's sumdb/note on the cosigned checkpoint (install golang-go and golang-golang-x-mod-dev)"
+        );
+    }
+
     // The metrics show each witness's cosignature lag: none for the live
     // one, growing for the one that is down.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
