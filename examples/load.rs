@@ -40,6 +40,9 @@ use serde_json::{Value, json};
 use veche_passkey::Algorithm;
 use veche_passkey::software::SoftwareAuthenticator;
 
+mod support;
+use support::{Client, agent, cpu_time, percentile};
+
 #[derive(Parser)]
 struct Args {
     /// Citizens enrolled and signing.
@@ -129,89 +132,6 @@ fn start(args: &Args, dir: &std::path::Path) -> Server {
     Server { child, url }
 }
 
-#[derive(Default, Clone)]
-struct Client {
-    cookie: Option<String>,
-    csrf: Option<String>,
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into()
-}
-
-impl Client {
-    fn call(
-        &mut self,
-        agent: &ureq::Agent,
-        url: &str,
-        method: &str,
-        path: &str,
-        body: Option<&Value>,
-    ) -> (u16, Value) {
-        let mut req = ureq::http::Request::builder()
-            .method(method)
-            .uri(format!("{url}{path}"));
-        if let Some(c) = &self.cookie {
-            req = req.header("Cookie", format!("veche_session={c}"));
-        }
-        if let Some(t) = &self.csrf {
-            req = req.header("X-CSRF-Token", t);
-        }
-        let resp = match body {
-            Some(b) => agent.run(
-                req.header("Content-Type", "application/json")
-                    .body(serde_json::to_vec(b).unwrap())
-                    .unwrap(),
-            ),
-            None => agent.run(req.body(()).unwrap()),
-        }
-        .expect("HTTP request");
-        let status = resp.status().as_u16();
-        if let Some(set) = resp
-            .headers()
-            .get("set-cookie")
-            .and_then(|v| v.to_str().ok())
-        {
-            let v = set
-                .split(';')
-                .next()
-                .unwrap()
-                .trim_start_matches("veche_session=");
-            self.cookie = (!v.is_empty()).then(|| v.to_string());
-        }
-        let text = resp.into_body().read_to_string().unwrap_or_default();
-        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if (200..300).contains(&status)
-            && let Some(t) = json["csrf_token"].as_str()
-        {
-            self.csrf = Some(t.to_string());
-        }
-        (status, json)
-    }
-
-    fn register(
-        &mut self,
-        a: &ureq::Agent,
-        url: &str,
-        key: &mut SoftwareAuthenticator,
-        options: &str,
-        body: &Value,
-        finish: &str,
-    ) -> Value {
-        let (s, started) = self.call(a, url, "POST", options, Some(body));
-        assert_eq!(s, 200, "{started}");
-        let cred = key.register(url, &started["publicKey"]).unwrap();
-        let fin = json!({"ceremony": started["ceremony"], "credential": serde_json::from_str::<Value>(&cred).unwrap()});
-        let (s, v) = self.call(a, url, "POST", finish, Some(&fin));
-        assert_eq!(s, 201, "{v}");
-        v
-    }
-}
-
 fn staff(a: &ureq::Agent, url: &str, admin: &mut Client, role: &str) -> Client {
     let (s, v) = admin.call(
         a,
@@ -239,28 +159,6 @@ fn staff(a: &ureq::Agent, url: &str, admin: &mut Client, role: &str) -> Client {
         "/api/v1/staff/invite/finish",
     );
     c
-}
-
-/// User + system CPU time of a process so far, from `/proc/<pid>/stat`.
-fn cpu_time(pid: &str) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are the
-    // 12th and 13th of them, in clock ticks (100 per second on Linux).
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let ticks: u64 = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|f| f.parse::<u64>().ok())
-        .sum();
-    Duration::from_millis(ticks * 10)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn main() {

@@ -1,0 +1,138 @@
+//! What the load tools (`load`, `capacity`) share: a cookie-and-CSRF HTTP
+//! client speaking the JSON API, passkey registration, CPU time from
+//! `/proc`, percentiles.
+
+// Each tool uses a part of this module.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use veche_passkey::software::SoftwareAuthenticator;
+
+/// A blocking HTTP agent that hands every status back as a response.
+pub fn agent() -> ureq::Agent {
+    agent_with_timeout(Duration::from_secs(60))
+}
+
+/// As [`agent`], with another overall timeout (a large roll upload).
+pub fn agent_with_timeout(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout))
+        .build()
+        .into()
+}
+
+/// One browser's session: its cookie and CSRF token.
+#[derive(Default, Clone)]
+pub struct Client {
+    pub cookie: Option<String>,
+    pub csrf: Option<String>,
+}
+
+impl Client {
+    pub fn call(
+        &mut self,
+        agent: &ureq::Agent,
+        url: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        self.try_call(agent, url, method, path, body)
+            .expect("HTTP request")
+    }
+
+    /// As [`Client::call`], handing a transport failure back.
+    pub fn try_call(
+        &mut self,
+        agent: &ureq::Agent,
+        url: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), ureq::Error> {
+        let mut req = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{url}{path}"));
+        if let Some(c) = &self.cookie {
+            req = req.header("Cookie", format!("veche_session={c}"));
+        }
+        if let Some(t) = &self.csrf {
+            req = req.header("X-CSRF-Token", t);
+        }
+        let resp = match body {
+            Some(b) => agent.run(
+                req.header("Content-Type", "application/json")
+                    .body(serde_json::to_vec(b).unwrap())
+                    .unwrap(),
+            ),
+            None => agent.run(req.body(()).unwrap()),
+        }?;
+        let status = resp.status().as_u16();
+        if let Some(set) = resp
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+        {
+            let v = set
+                .split(';')
+                .next()
+                .unwrap()
+                .trim_start_matches("veche_session=");
+            self.cookie = (!v.is_empty()).then(|| v.to_string());
+        }
+        let text = resp.into_body().read_to_string().unwrap_or_default();
+        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if (200..300).contains(&status)
+            && let Some(t) = json["csrf_token"].as_str()
+        {
+            self.csrf = Some(t.to_string());
+        }
+        Ok((status, json))
+    }
+
+    /// A passkey registration ceremony: `options`, then `finish` with the
+    /// new credential; panics unless it ends in 201.
+    pub fn register(
+        &mut self,
+        a: &ureq::Agent,
+        url: &str,
+        key: &mut SoftwareAuthenticator,
+        options: &str,
+        body: &Value,
+        finish: &str,
+    ) -> Value {
+        let (s, started) = self.call(a, url, "POST", options, Some(body));
+        assert_eq!(s, 200, "{started}");
+        let cred = key.register(url, &started["publicKey"]).unwrap();
+        let fin = json!({"ceremony": started["ceremony"], "credential": serde_json::from_str::<Value>(&cred).unwrap()});
+        let (s, v) = self.call(a, url, "POST", finish, Some(&fin));
+        assert_eq!(s, 201, "{v}");
+        v
+    }
+}
+
+/// User + system CPU time of a process so far, from `/proc/<pid>/stat`.
+pub fn cpu_time(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the
+    // 12th and 13th of them, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let ticks: u64 = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// The `p` quantile (0..=1) of sorted durations, nearest rank.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
