@@ -41,7 +41,7 @@ use veche_passkey::Algorithm;
 use veche_passkey::software::SoftwareAuthenticator;
 
 mod support;
-use support::{Client, agent, cpu_time, percentile};
+use support::{Client, agent, cpu_time, jurisdiction_and_admin, percentile};
 
 #[derive(Parser)]
 struct Args {
@@ -178,34 +178,16 @@ fn main() {
 
     // Set-up.
     let t = Instant::now();
-    let resp = a
-        .post(format!("{url}/api/v1/jurisdictions"))
-        .header("Authorization", format!("Bearer {TOKEN}"))
-        .send_json(json!({"id": "load", "name_ru": "Нагрузочный", "name_en": "Load", "population": 1_000_000_000u64, "population_source": "synthetic", "population_date": "2026-01-01", "legislature_ru": "Дума", "legislature_en": "Council"}))
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 201);
-    let out = command(&args, dir.path())
+    let invite = command(&args, dir.path())
         .args(["admin", "invite", "--role", "admin", "--public-url", &url])
         .output()
         .unwrap();
-    let link = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .unwrap()
-        .trim()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
-    let mut admin = Client::default();
-    let mut admin_key = SoftwareAuthenticator::new(Algorithm::Es256);
-    admin.register(
+    let mut admin = jurisdiction_and_admin(
         &a,
         &url,
-        &mut admin_key,
-        "/api/v1/staff/invite/options",
-        &json!({"invite": link}),
-        "/api/v1/staff/invite/finish",
+        TOKEN,
+        json!({"id": "load", "name_ru": "Нагрузочный", "name_en": "Load", "population": 1_000_000_000u64, "population_source": "synthetic", "population_date": "2026-01-01", "legislature_ru": "Дума", "legislature_en": "Council"}),
+        invite,
     );
     let mut registrar = staff(&a, &url, &mut admin, "registrar");
     let mut moderator = staff(&a, &url, &mut admin, "moderator");

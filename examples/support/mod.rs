@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use veche_passkey::Algorithm;
 use veche_passkey::software::SoftwareAuthenticator;
 
 /// A blocking HTTP agent that hands every status back as a response.
@@ -135,4 +136,42 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
         return Duration::ZERO;
     }
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Declares jurisdiction `id` with the operator token, then makes the
+/// first administrator from the one-time link `invite` printed (the output
+/// of `veche admin invite --role admin`), with an ES256 software passkey.
+pub fn jurisdiction_and_admin(
+    a: &ureq::Agent,
+    url: &str,
+    token: &str,
+    jurisdiction: Value,
+    invite: std::process::Output,
+) -> Client {
+    let resp = a
+        .post(format!("{url}/api/v1/jurisdictions"))
+        .header("Authorization", format!("Bearer {token}"))
+        .send_json(jurisdiction)
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let link = String::from_utf8_lossy(&invite.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut admin = Client::default();
+    let mut admin_key = SoftwareAuthenticator::new(Algorithm::Es256);
+    admin.register(
+        a,
+        url,
+        &mut admin_key,
+        "/api/v1/staff/invite/options",
+        &json!({"invite": link}),
+        "/api/v1/staff/invite/finish",
+    );
+    admin
 }
