@@ -23,9 +23,8 @@
 //! Several nodes need PostgreSQL (they share it and the data directory);
 //! use a fresh database each run: the tool declares its jurisdiction anew.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -36,7 +35,10 @@ use veche_passkey::Algorithm;
 use veche_passkey::software::SoftwareAuthenticator;
 
 mod support;
-use support::{Client, agent, agent_with_timeout, cpu_time, jurisdiction_and_admin, percentile};
+use support::{
+    Client, Node, agent, agent_with_timeout, cpu_time, jurisdiction_and_admin, percentile, serve,
+    staff,
+};
 
 #[derive(Parser)]
 struct Args {
@@ -73,19 +75,6 @@ struct Args {
 const TOKEN: &str = "capacity-operator-token";
 const JURISDICTION: &str = "cap";
 
-struct Node {
-    child: Child,
-    url: String,
-    vkey: String,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn bin_dir(args: &Args) -> PathBuf {
     match &args.veche {
         Some(v) => v.parent().expect("veche's directory").to_path_buf(),
@@ -114,68 +103,6 @@ fn command(args: &Args, dir: &Path) -> Command {
     }
     c.env("VECHE_OPERATOR_TOKEN", TOKEN)
         .env("VECHE_LOG", "warn");
-    c
-}
-
-fn start(args: &Args, dir: &Path) -> Node {
-    let mut child = command(args, dir)
-        // The test Argon2id setting: a production-cost roll of a million
-        // records would take hours; its cost is measured separately.
-        .args(["serve", "--listen", "127.0.0.1:0", "--argon2", "test"])
-        .args([
-            "--actions-per-minute",
-            "100000000",
-            "--sign-in-per-minute",
-            "100000000",
-            "--enrol-per-hour",
-            "100000000",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start veche (build it first: cargo build --release)");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut url, mut vkey) = (None, None);
-    while url.is_none() || vkey.is_none() {
-        let line = lines.next().expect("server exited").unwrap();
-        if let Some(rest) = line
-            .split(" at ")
-            .nth(1)
-            .filter(|_| line.starts_with("Veche is serving"))
-        {
-            url = Some(rest.trim_end_matches('/').to_string());
-        }
-        if let Some(k) = line.strip_prefix("log verifier key: ") {
-            vkey = Some(k.to_string());
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    Node {
-        child,
-        url: url.unwrap(),
-        vkey: vkey.unwrap(),
-    }
-}
-
-fn staff(a: &ureq::Agent, url: &str, admin: &mut Client, role: &str) -> Client {
-    let (s, v) = admin.call(
-        a,
-        url,
-        "POST",
-        "/api/v1/staff/invites",
-        Some(&json!({"role": role, "jurisdiction": JURISDICTION})),
-    );
-    assert_eq!(s, 201, "{v}");
-    let link = v["link"].as_str().unwrap().rsplit('/').next().unwrap();
-    let mut c = Client::default();
-    let mut key = SoftwareAuthenticator::new(Algorithm::Es256);
-    c.register(
-        a,
-        url,
-        &mut key,
-        "/api/v1/staff/invite/options",
-        &json!({"invite": link}),
-        "/api/v1/staff/invite/finish",
-    );
     c
 }
 
@@ -272,9 +199,9 @@ fn main() {
     );
     let dir = tempfile::tempdir().unwrap();
     // The first node creates the shared secrets; the others then read them.
-    let mut nodes = vec![start(&args, dir.path())];
+    let mut nodes = vec![serve(command(&args, dir.path()))];
     for _ in 1..args.nodes {
-        nodes.push(start(&args, dir.path()));
+        nodes.push(serve(command(&args, dir.path())));
     }
     let urls: Vec<String> = nodes.iter().map(|n| n.url.clone()).collect();
     let vkey = nodes[0].vkey.clone();
@@ -293,9 +220,9 @@ fn main() {
         json!({"id": JURISDICTION, "name_ru": "Ёмкость", "name_en": "Capacity", "population": args.roll as u64, "population_source": "synthetic", "population_date": "2026-01-01", "legislature_ru": "Дума", "legislature_en": "Council"}),
         invite,
     );
-    let registrar = staff(&a, &url, &mut admin, "registrar");
-    let mut moderator = staff(&a, &url, &mut admin, "moderator");
-    let mut organiser = staff(&a, &url, &mut admin, "organiser");
+    let registrar = staff(&a, &url, &mut admin, "registrar", JURISDICTION);
+    let mut moderator = staff(&a, &url, &mut admin, "moderator", JURISDICTION);
+    let mut organiser = staff(&a, &url, &mut admin, "organiser", JURISDICTION);
 
     // The roll, in one upload.
     let db0 = db_bytes(&args, dir.path());

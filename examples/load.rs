@@ -28,9 +28,8 @@
 //! (or emptied) database for each run: the tool declares its jurisdiction
 //! anew.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -41,7 +40,7 @@ use veche_passkey::Algorithm;
 use veche_passkey::software::SoftwareAuthenticator;
 
 mod support;
-use support::{Client, agent, cpu_time, jurisdiction_and_admin, percentile};
+use support::{Client, agent, cpu_time, jurisdiction_and_admin, percentile, serve, staff};
 
 #[derive(Parser)]
 struct Args {
@@ -67,18 +66,6 @@ struct Args {
 
 const TOKEN: &str = "load-operator-token";
 
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn veche_bin(args: &Args) -> PathBuf {
     args.veche.clone().unwrap_or_else(|| {
         let exe = std::env::current_exe().expect("current exe");
@@ -103,68 +90,10 @@ fn command(args: &Args, dir: &std::path::Path) -> Command {
     c
 }
 
-fn start(args: &Args, dir: &std::path::Path) -> Server {
-    let mut child = command(args, dir)
-        .args(["serve", "--listen", "127.0.0.1:0", "--argon2", "test"])
-        .args([
-            "--actions-per-minute",
-            "100000000",
-            "--sign-in-per-minute",
-            "100000000",
-            "--enrol-per-hour",
-            "100000000",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start veche (build it first: cargo build --release)");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("server exited").unwrap();
-        if let Some(rest) = line
-            .split(" at ")
-            .nth(1)
-            .filter(|_| line.starts_with("Veche is serving"))
-        {
-            break rest.trim_end_matches('/').to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, url }
-}
-
-fn staff(a: &ureq::Agent, url: &str, admin: &mut Client, role: &str) -> Client {
-    let (s, v) = admin.call(
-        a,
-        url,
-        "POST",
-        "/api/v1/staff/invites",
-        Some(&json!({"role": role, "jurisdiction": "load"})),
-    );
-    assert_eq!(s, 201, "{v}");
-    let link = v["link"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
-    let mut c = Client::default();
-    let mut key = SoftwareAuthenticator::new(Algorithm::Es256);
-    c.register(
-        a,
-        url,
-        &mut key,
-        "/api/v1/staff/invite/options",
-        &json!({"invite": link}),
-        "/api/v1/staff/invite/finish",
-    );
-    c
-}
-
 fn main() {
     let args = Args::parse();
     let dir = tempfile::tempdir().unwrap();
-    let server = start(&args, dir.path());
+    let server = serve(command(&args, dir.path()));
     let url = server.url.clone();
     let a = agent();
     println!(
@@ -189,8 +118,8 @@ fn main() {
         json!({"id": "load", "name_ru": "Нагрузочный", "name_en": "Load", "population": 1_000_000_000u64, "population_source": "synthetic", "population_date": "2026-01-01", "legislature_ru": "Дума", "legislature_en": "Council"}),
         invite,
     );
-    let mut registrar = staff(&a, &url, &mut admin, "registrar");
-    let mut moderator = staff(&a, &url, &mut admin, "moderator");
+    let mut registrar = staff(&a, &url, &mut admin, "registrar", "load");
+    let mut moderator = staff(&a, &url, &mut admin, "moderator", "load");
     let mut csv = String::from("record_id,document_number,date_of_birth,district\n");
     for i in 0..args.signers {
         csv.push_str(&format!("r{i},77{i:08},1990-01-01,\n"));

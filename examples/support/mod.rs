@@ -175,3 +175,91 @@ pub fn jurisdiction_and_admin(
     );
     admin
 }
+
+/// A `veche serve` the tool started; killed when dropped.
+pub struct Node {
+    pub child: std::process::Child,
+    pub url: String,
+    pub vkey: String,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `veche … serve` (from `veche`, which carries the storage
+/// options) on a loopback port, with the test Argon2id setting and rate
+/// limits out of the way, and waits for its URL and verifier key.
+pub fn serve(mut veche: std::process::Command) -> Node {
+    use std::io::{BufRead, BufReader};
+    let mut child = veche
+        // A production-cost roll of a million records would take hours;
+        // the tools measure that cost separately.
+        .args(["serve", "--listen", "127.0.0.1:0", "--argon2", "test"])
+        .args([
+            "--actions-per-minute",
+            "100000000",
+            "--sign-in-per-minute",
+            "100000000",
+            "--enrol-per-hour",
+            "100000000",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start veche (build it first: cargo build --release)");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut url, mut vkey) = (None, None);
+    while url.is_none() || vkey.is_none() {
+        let line = lines.next().expect("server exited").unwrap();
+        if let Some(rest) = line
+            .split(" at ")
+            .nth(1)
+            .filter(|_| line.starts_with("Veche is serving"))
+        {
+            url = Some(rest.trim_end_matches('/').to_string());
+        }
+        if let Some(k) = line.strip_prefix("log verifier key: ") {
+            vkey = Some(k.to_string());
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    Node {
+        child,
+        url: url.unwrap(),
+        vkey: vkey.unwrap(),
+    }
+}
+
+/// A staff member of `role` for `jurisdiction`, invited by `admin`, with
+/// an ES256 software passkey.
+pub fn staff(
+    a: &ureq::Agent,
+    url: &str,
+    admin: &mut Client,
+    role: &str,
+    jurisdiction: &str,
+) -> Client {
+    let (s, v) = admin.call(
+        a,
+        url,
+        "POST",
+        "/api/v1/staff/invites",
+        Some(&json!({"role": role, "jurisdiction": jurisdiction})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let link = v["link"].as_str().unwrap().rsplit('/').next().unwrap();
+    let mut c = Client::default();
+    let mut key = SoftwareAuthenticator::new(Algorithm::Es256);
+    c.register(
+        a,
+        url,
+        &mut key,
+        "/api/v1/staff/invite/options",
+        &json!({"invite": link}),
+        "/api/v1/staff/invite/finish",
+    );
+    c
+}
